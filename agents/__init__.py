@@ -1,0 +1,8 @@
+"""The game's actors, one role per module. Agents read the market through `self.model`."""
+
+from agents.government import Government, ResponseGroup
+from agents.producer import AlliedProducer
+from agents.recycler import Recycler
+from agents.supplier import DominantSupplier
+
+__all__ = ["AlliedProducer", "DominantSupplier", "Government", "Recycler", "ResponseGroup"]

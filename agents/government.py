@@ -1,0 +1,242 @@
+"""Allied governments and the rapid-response group that coordinates them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from market.model import MineralMarket
+
+DAYS_PER_QUARTER = 365.0 / 4.0
+FILL_QUARTERS = 4  # a stockpile is built up over about a year
+RELEASE_QUARTERS = 4  # and drawn down over about a year
+
+
+class Government(mesa.Agent):
+    """One allied country's policy levers: a price floor paid as a contract for difference, an
+    anti-dumping duty, a strategic stockpile, project financing and asset-sale review.
+
+    Whether a lever is in force depends on the alliance's mode: never (`none`), from the start
+    (`standing`), or once the rapid-response group has activated and this country has joined
+    and not defected (`coordinated`).
+    """
+
+    model: MineralMarket
+
+    def __init__(self, model: MineralMarket, country: str, params: dict[str, Any]) -> None:
+        super().__init__(model)
+        self.country = country
+        self.member: bool = params["member"]
+        self.demand_share: float = params["demand_share"]
+        self.floor_price: float = params["floor_price"]  # USD/kg, 0 = none
+        self.floor_budget: float = params["floor_budget"]  # USD m left to pay out
+        self.floor_upside_share: float = params["floor_upside_share"]
+        self.duty: float = params["duty"]  # ad valorem share
+        self.stockpile_days: float = params["stockpile_days"]
+        self.stockpile_budget: float = params["stockpile_budget"]  # USD m left
+        self.stockpile_buy_below: float = params["stockpile_buy_below"]
+        self.stockpile_release_above: float = params["stockpile_release_above"]
+        self.financing: float = params["financing"]
+        self.asset_review: bool = params["asset_review"]
+        self.stockpile = (
+            params["stockpile_initial_days"] / DAYS_PER_QUARTER * self._consumption()
+        )  # t held
+        self.joined = False  # joined the coordinated response
+        self.defected = False
+        self.floor_exhausted = False
+        self.spent = 0.0  # USD m, cumulative, net of receipts
+        self.committed = 0.0  # USD m budgeted at activation, for budget pressure
+        self.floor_paid = 0.0  # USD m this quarter, net of upside taken back
+        self.stockpile_bought = 0.0  # t this quarter
+        self.stockpile_released = 0.0
+
+    # --- which levers are pulled -------------------------------------------------------------
+
+    @property
+    def in_force(self) -> bool:
+        response = self.model.alliance["response"]
+        if response == "standing":
+            return True
+        if response == "coordinated":
+            return self.model.response_group.active and self.joined and not self.defected
+        return False
+
+    def floor_support(self) -> float:
+        """The floor (USD/kg) its producers can count on this quarter, 0 when none."""
+        if self.in_force and self.floor_price > 0 and self.floor_budget > 0:
+            return self.floor_price
+        return 0.0
+
+    def duty_in_force(self) -> float:
+        return self.duty if self.in_force else 0.0
+
+    def financing_in_force(self) -> float:
+        return self.financing if self.in_force else 0.0
+
+    def blocks_asset_sale(self) -> bool:
+        """Asset-sale review is standing law, not an emergency measure: it applies whenever
+        the alliance pulls levers at all."""
+        return self.asset_review and self.model.alliance["response"] != "none"
+
+    # --- stockpile ---------------------------------------------------------------------------
+
+    def _consumption(self) -> float:
+        """Its buyers' consumption, t per quarter (the stockpile target is days of this)."""
+        return self.demand_share * self.model.demand_curve("allied").reference_qty
+
+    def stockpile_target(self) -> float:
+        return self.stockpile_days / DAYS_PER_QUARTER * self._consumption()
+
+    def stockpile_bid(self) -> tuple[float, float]:
+        """(tonnes, limit USD/kg) it will buy this quarter: fill toward the target when cheap."""
+        m = self.model
+        if not self.in_force or m.shortage_last > 0:
+            return 0.0, self.stockpile_buy_below
+        gap = max(self.stockpile_target() - self.stockpile, 0.0)
+        affordable = self.stockpile_budget * 1000.0 / max(self.stockpile_buy_below, 1e-9)
+        return min(
+            gap, self.stockpile_target() / FILL_QUARTERS, affordable
+        ), self.stockpile_buy_below
+
+    def stockpile_offer(self) -> tuple[float, float]:
+        """(tonnes, ask USD/kg) to release: in a shortage or when the price is over its trigger."""
+        m = self.model
+        if not self.in_force or self.stockpile <= 0:
+            return 0.0, self.stockpile_release_above
+        if m.shortage_last > 0 or m.price_last["allied"] > self.stockpile_release_above:
+            size = max(self.stockpile_target(), self.stockpile) / RELEASE_QUARTERS
+            return min(self.stockpile, size), self.stockpile_release_above
+        return 0.0, self.stockpile_release_above
+
+    def settle_stockpile(self, bought: float, released: float, price: float) -> None:
+        self.stockpile += bought - released
+        cost = bought * price / 1000.0
+        self.stockpile_budget = max(self.stockpile_budget - cost, 0.0)
+        self.spent += cost - released * price / 1000.0
+        self.stockpile_bought, self.stockpile_released = bought, released
+
+    # --- price floor -------------------------------------------------------------------------
+
+    def pay_floor(self, price: float, covered_sold: np.ndarray) -> np.ndarray:
+        """Contract for difference on its producers' sales (t): pays floor - price below the
+        floor, takes its upside share above it. Returns USD m per covered firm (negative when
+        the government takes upside). Pays no more than the budget left."""
+        floor = self.floor_support()
+        if floor == 0.0:
+            self.floor_paid = 0.0
+            return np.zeros_like(covered_sold)
+        gap = floor - price
+        rate = gap if gap > 0 else gap * self.floor_upside_share
+        due = covered_sold * rate / 1000.0
+        owed = float(due.sum())
+        if owed > self.floor_budget:
+            due = due * (self.floor_budget / owed)
+            owed = self.floor_budget
+        self.floor_budget -= max(owed, 0.0)
+        self.floor_paid = owed
+        self.spent += owed
+        if self.floor_budget <= 0 and not self.floor_exhausted:
+            self.floor_exhausted = True
+            self.model.say(
+                f"{self.country} floor budget is spent: the {floor:.0f} USD/kg floor stops"
+            )
+        return due
+
+    def fiscal_pressure(self) -> float:
+        """Share of what it committed to the response that is already spent (0..1)."""
+        return min(self.spent / self.committed, 1.0) if self.committed > 0 else 0.0
+
+
+class ResponseGroup(mesa.Agent):
+    """The allies' rapid-response group: flags dumping from last quarter's market, waits the
+    coordination delay, then switches the members' counter-moves on. Each member joins with
+    probability `cohesion`; a member under budget pressure may later defect."""
+
+    model: MineralMarket
+
+    def __init__(self, model: MineralMarket, params: dict[str, Any]) -> None:
+        super().__init__(model)
+        self.coordination_delay: int = params["coordination_delay"]
+        self.cohesion: float = params["cohesion"]
+        self.dumping_test: str = params["dumping_test"]
+        self.flag_quarters: int = params["flag_quarters"]
+        self.stand_down: int = params["stand_down"]
+        self.quarters_under_cost = 0
+        self.quiet_quarters = 0  # quarters in a row without a dumping flag
+        self.dumping = False
+        self.first_flag: int | None = None
+        self.active = False
+
+    def review(self, quarter: int) -> None:
+        """Read last quarter's market, flag dumping, and activate or keep the response."""
+        m = self.model
+        if quarter > 1:
+            self.dumping = self._dumping_flagged()
+        self.quiet_quarters = 0 if self.dumping else self.quiet_quarters + 1
+        if self.dumping and self.first_flag is None:
+            self.first_flag = quarter
+            m.say(m.describe_dumping())
+        if m.alliance["response"] != "coordinated":
+            return
+        if (
+            not self.active
+            and self.first_flag is not None
+            and quarter >= self.first_flag + self.coordination_delay
+        ):
+            self._activate()
+        elif self.active and 0 < self.stand_down <= self.quiet_quarters:
+            self._stand_down()
+        elif self.active:
+            self._check_defections()
+        if not self.active and not self.dumping:
+            self.first_flag = None  # a later attack is flagged, and waited for, afresh
+
+    def _dumping_flagged(self) -> bool:
+        m = self.model
+        supplier = m.supplier
+        net_price = m.price_last["allied"] / (1.0 + m.duty_last)
+        areeda_turner = supplier.sold["allied"] > 0 and net_price < supplier.cash_cost
+        under_cost = m.price_last["allied"] < m.allied_average_cash_cost()
+        self.quarters_under_cost = self.quarters_under_cost + 1 if under_cost else 0
+        cash_cost = self.quarters_under_cost >= self.flag_quarters
+        return {
+            "areeda_turner": areeda_turner,
+            "cash_cost": cash_cost,
+            "either": areeda_turner or cash_cost,
+        }[self.dumping_test]
+
+    def _activate(self) -> None:
+        m = self.model
+        self.active = True
+        for gov in m.governments.values():
+            gov.joined = gov.member and (self.cohesion >= 1.0 or m.rng.random() < self.cohesion)
+            gov.committed = gov.floor_budget + gov.stockpile_budget
+        joined = [g for g in m.governments.values() if g.joined]
+        moves = [f"{g.country} floor {g.floor_price:.0f} USD/kg" for g in joined if g.floor_price]
+        duties = sorted({g.duty for g in joined if g.duty > 0})
+        moves += [f"{d:.0%} duty" for d in duties]
+        moves += [
+            f"{g.country} stockpile {g.stockpile_days:.0f} days" for g in joined if g.stockpile_days
+        ]
+        names = ", ".join(g.country for g in joined) or "no member"
+        m.say(f"response group activates with {names}: " + (", ".join(moves) or "no levers set"))
+
+    def _stand_down(self) -> None:
+        self.active = False
+        for gov in self.model.governments.values():
+            gov.joined = gov.defected = False
+        self.model.say(
+            f"response group stands down after {self.quiet_quarters} quarters without dumping"
+        )
+
+    def _check_defections(self) -> None:
+        m = self.model
+        for gov in m.governments.values():
+            if gov.joined and not gov.defected:
+                risk = (1.0 - self.cohesion) * gov.fiscal_pressure()
+                if not gov.member or m.rng.random() < risk:
+                    gov.defected = True
+                    m.say(f"{gov.country} leaves the coordinated response")

@@ -1,0 +1,159 @@
+"""The dominant, state-backed supplier (modelled on China's rare-earth refining)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import mesa
+
+if TYPE_CHECKING:
+    from market.model import MineralMarket
+
+REGIONS = ("allied", "world")
+
+
+class DominantSupplier(mesa.Agent):
+    """Sells into both regions and picks a strategy each quarter.
+
+    - market: a dominant firm facing a competitive fringe. It prices at the Lerner markup for the
+      elasticity of its residual demand, e = (perceived + (1 - s) * fringe) / s, where s is its
+      share; as rivals exit, s rises, e falls and the price goes up (recoupment).
+    - dump: floods the allied market at `dump_depth` under the lowest allied cash cost; the state
+      budget pays the profit it gives up against market play, and dumping ends when it is spent.
+    - restrict: an export quota caps allied-market sales at (1 - quota_cut) of the year before.
+    - adaptive: dumps when the allied producers' share of their market passes `adaptive_trigger`,
+      stops when `adaptive_exit_target` of their capacity has gone or the budget runs low, then
+      plays market (and so recoups).
+    """
+
+    model: MineralMarket
+
+    def __init__(self, model: MineralMarket, params: dict[str, Any], share: float) -> None:
+        super().__init__(model)
+        self.strategy: str = params["strategy"]
+        self.capacity: float = params["capacity"]  # t/yr
+        self.cash_cost: float = params["cash_cost"]  # USD/kg
+        self.perceived_elasticity: float = params["perceived_elasticity"]
+        self.fringe_elasticity: float = params["fringe_elasticity"]
+        self.budget: float = params["budget"]  # USD m left
+        self.dump_depth: float = params["dump_depth"]
+        self.quota_cut: float = params["quota_cut"]
+        self.adaptive_trigger: float = params["adaptive_trigger"]
+        self.adaptive_exit_target: float = params["adaptive_exit_target"]
+        self.share = share  # of all sales last quarter
+        self.mode = "market"  # what it actually did this quarter: market, dump or restrict
+        self.campaign_start_capacity: float | None = None
+        self.quota: float | None = None  # t per quarter into the allied market
+        self.allied_sales: deque[float] = deque(maxlen=4)
+        self.plan: dict[str, tuple[float, float]] = {}  # market play: region -> (t, net USD/kg)
+        self.profit = 0.0  # USD m this quarter
+        self.sacrifice = 0.0  # USD m given up against market play, cumulative
+        self.sold = dict.fromkeys(REGIONS, 0.0)
+
+    # --- decisions -------------------------------------------------------------------------
+
+    def markup_price(self) -> float:
+        """Net price (USD/kg) that maximises profit against its residual demand (Lerner rule)."""
+        s = min(max(self.share, 0.05), 1.0)
+        e = max((self.perceived_elasticity + (1.0 - s) * self.fringe_elasticity) / s, 1.01)
+        return self.cash_cost * e / (e - 1.0)
+
+    def choose_mode(self) -> str:
+        m = self.model
+        if self.strategy != "restrict":
+            self.quota = None
+        if self.strategy == "market":
+            return "market"
+        if self.strategy == "restrict":
+            return "restrict"
+        can_dump = self.budget > 0 and m.allied_capacity_alive() > 0
+        if self.strategy == "dump":
+            return "dump" if can_dump else "market"
+        # adaptive
+        if self.campaign_start_capacity is None:
+            if can_dump and m.allied_share_of_allied_market() > self.adaptive_trigger:
+                self.campaign_start_capacity = m.allied_capacity_alive()
+                m.say("dominant supplier opens a price war against allied producers")
+        else:
+            left = m.allied_capacity_alive() / max(self.campaign_start_capacity, 1e-9)
+            if left <= 1.0 - self.adaptive_exit_target or self.budget <= 0:
+                self.campaign_start_capacity = None
+                why = "its budget is spent" if self.budget <= 0 else "rivals have exited"
+                m.say(f"dominant supplier ends its price war ({why}) and raises prices")
+        return "dump" if self.campaign_start_capacity is not None else "market"
+
+    def offers(self) -> dict[str, tuple[float, float]]:
+        """Region -> (tonnes this quarter, ask in USD/kg as buyers there see it, duty included)."""
+        m = self.model
+        self.capacity *= (1.0 + m.demand.growth) ** 0.25  # state-planned capacity keeps pace
+        self.mode = self.choose_mode()
+        duty = m.allied_duty()
+        net = self.markup_price()
+        offers: dict[str, tuple[float, float]] = {}
+        for region in REGIONS:
+            gross = net * (1.0 + duty) if region == "allied" else net
+            wanted = m.demand_curve(region).quantity(gross) - m.observed_fringe(region, gross)
+            offers[region] = (max(float(wanted), 0.0), gross)
+        self.plan = {r: (q, net) for r, (q, _) in offers.items()}
+
+        if self.mode == "dump":
+            gross = (1.0 - self.dump_depth) * m.lowest_allied_cash_cost()
+            wanted = m.demand_curve("allied").quantity(gross) - m.observed_fringe(
+                "allied", gross, strictly_below=True
+            )
+            offers["allied"] = (max(float(wanted), 0.0), gross)
+        elif self.mode == "restrict":
+            if self.quota is None:
+                before = (
+                    sum(self.allied_sales) / len(self.allied_sales)
+                    if self.allied_sales
+                    else offers["allied"][0]
+                )
+                self.quota = (1.0 - self.quota_cut) * before
+                m.say(
+                    f"dominant supplier cuts its export quota by {self.quota_cut:.0%} "
+                    f"to {self.quota * 4:,.0f} t/yr"
+                )
+            q, ask = offers["allied"]
+            offers["allied"] = (min(q, self.quota), ask)
+
+        total = sum(q for q, _ in offers.values())
+        limit = self.capacity / 4.0
+        if total > limit:
+            offers = {r: (q * limit / total, ask) for r, (q, ask) in offers.items()}
+        return offers
+
+    # --- after the market has cleared ----------------------------------------------------------
+
+    def settle(
+        self,
+        sold: dict[str, float],
+        prices: dict[str, float],
+        duty: float,
+        rivals_offered: float,
+        market_total: float,
+    ) -> None:
+        """Book profit; while dumping, the state budget pays what it gives up against market play.
+
+        Its market power is judged by what rivals could supply, not by what they sold: a
+        rival idled by dumping still caps the price it can charge once dumping stops. So its
+        share is 1 - (rivals' offers / all tonnes sold in both regions).
+        """
+        net = {"allied": prices["allied"] / (1.0 + duty), "world": prices["world"]}
+        self.sold = dict(sold)
+        if market_total > 0:
+            self.share = max(1.0 - rivals_offered / market_total, 0.0)
+        self.profit = sum((net[r] - self.cash_cost) * sold[r] for r in REGIONS) / 1000.0
+        if self.mode == "dump":
+            market_play = sum((p - self.cash_cost) * q for q, p in self.plan.values()) / 1000.0
+            given_up = max(market_play - self.profit, 0.0)
+            self.sacrifice += given_up
+            self.budget = max(self.budget - given_up, 0.0)
+            if self.budget == 0.0:
+                self.model.say("dominant supplier's dumping budget is spent")
+        self.allied_sales.append(sold["allied"])
+
+    def acquire(self, capacity: float) -> None:
+        """Buy a bankrupt rival's plant: its capacity now serves the dominant supplier."""
+        self.capacity += capacity

@@ -1,0 +1,1 @@
+"""Headless runs, sweeps and the `minerals` command line."""

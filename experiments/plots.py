@@ -1,0 +1,93 @@
+"""The overview chart of one run: prices, shares, capacity, money; dumping and response shaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from market import MineralMarket
+
+DUMPING_COLOUR = "#d62728"
+RESPONSE_COLOUR = "#2ca02c"
+
+
+def shade_periods(
+    ax: plt.Axes, quarters: pd.Series, flags: pd.Series, colour: str, label: str
+) -> None:
+    """Shade each run of quarters where `flags` is true."""
+    start = None
+    first = True
+    for q, on in zip([*list(quarters), None], [*list(flags.astype(bool)), False], strict=True):
+        if on and start is None:
+            start = q
+        elif not on and start is not None:
+            end = q if q is not None else quarters.iloc[-1] + 1
+            ax.axvspan(
+                start - 0.5, end - 0.5, color=colour, alpha=0.12, label=label if first else None
+            )
+            start, first = None, False
+
+
+def overview(ts: pd.DataFrame, model: MineralMarket, path: Path) -> None:
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    q = ts["quarter"]
+    cash_cost = model.spec.params["producers"]
+    costs = [p["cash_cost"] for p in cash_cost.values()]
+    (ax_price, ax_share), (ax_cap, ax_money) = axes
+
+    ax_price.plot(q, ts["price_allied"], label="allied price", color="#1f77b4")
+    ax_price.plot(q, ts["price_world"], label="world price", color="#7f7f7f")
+    if costs:
+        ax_price.axhspan(
+            min(costs), max(costs), color="#ff7f0e", alpha=0.12, label="allied cash costs"
+        )
+    floors = [
+        g["floor_price"] for g in model.spec.params["governments"].values() if g["floor_price"] > 0
+    ]
+    for floor in sorted(set(floors)):
+        ax_price.axhline(floor, color="#9467bd", ls="--", lw=1, label=f"floor {floor:.0f}")
+    ax_price.set_ylabel("USD/kg")
+    ax_price.set_title("Prices")
+
+    ax_share.plot(q, ts["dominant_share"] * 100, color="#d62728", label="dominant supplier")
+    ax_share.set_ylabel("% of tonnes sold")
+    ax_share.set_ylim(0, 100)
+    ax_share.set_title("Dominant supplier's share")
+
+    ax_cap.plot(q, ts["allied_capacity"] / 1000, color="#1f77b4", label="allied capacity")
+    ax_cap.set_ylabel("kt/yr")
+    ax_cap2 = ax_cap.twinx()
+    ax_cap2.step(
+        q,
+        ts["allied_producers_active"],
+        where="mid",
+        color="#8c564b",
+        label="producers in business",
+    )
+    ax_cap2.set_ylabel("producers")
+    ax_cap2.set_ylim(bottom=0)
+    ax_cap.set_title("Allied capacity")
+
+    ax_money.plot(q, ts["fiscal_cost"], color=RESPONSE_COLOUR, label="allied fiscal cost")
+    ax_money.plot(
+        q, ts["dominant_sacrifice"], color=DUMPING_COLOUR, label="dominant supplier's sacrifice"
+    )
+    ax_money.set_ylabel("USD m, cumulative")
+    ax_money.set_title("Money")
+
+    for ax in axes.flat:
+        shade_periods(ax, q, ts["dumping"], DUMPING_COLOUR, "dumping flagged")
+        shade_periods(ax, q, ts["response_active"], RESPONSE_COLOUR, "response active")
+        ax.legend(loc="best", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("quarter")
+    fig.suptitle(f"{model.spec.name}: {model.spec.params.get('mineral', '')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,160 @@
+"""Uniform-price market clearing on plain numpy arrays (no Mesa here).
+
+One region, one quarter. Sellers make offers (tonnes, ask in USD/kg) and are dispatched in merit
+order; consumers follow a constant-elasticity demand curve; price-limited bids (stockpile buying)
+add to demand at or below their limit. The clearing price is the lowest price at which supply
+covers demand. If even the price cap does not bring demand down to the available supply, the
+market clears at the cap and the unmet consumer demand is the shortage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DemandCurve:
+    """Consumers' demand D(p) = reference_qty * (p / reference_price) ** elasticity.
+
+    reference_qty is in tonnes per quarter at reference_price (USD/kg); elasticity < 0.
+    """
+
+    reference_qty: float
+    reference_price: float
+    elasticity: float
+
+    def quantity(self, price: float | np.ndarray) -> float | np.ndarray:
+        with np.errstate(divide="ignore"):
+            return self.reference_qty * (np.asarray(price, float) / self.reference_price) ** (
+                self.elasticity
+            )
+
+    def price(self, quantity: float) -> float:
+        """Inverse demand: the price at which consumers take `quantity` tonnes."""
+        if quantity <= 0.0:
+            return float("inf")
+        return float(
+            self.reference_price * (quantity / self.reference_qty) ** (1.0 / self.elasticity)
+        )
+
+
+@dataclass(frozen=True)
+class Clearing:
+    """What one region's market did in one quarter (tonnes, USD/kg)."""
+
+    price: float
+    accepted: np.ndarray  # tonnes sold, per offer
+    filled: np.ndarray  # tonnes bought, per bid
+    consumption: float  # tonnes taken by consumers
+    shortage: float  # consumer demand left unmet at the price cap
+
+    @property
+    def supply(self) -> float:
+        return float(self.accepted.sum())
+
+
+def clear_market(
+    offer_qty: np.ndarray,
+    offer_ask: np.ndarray,
+    demand: DemandCurve,
+    price_cap: float,
+    bid_qty: np.ndarray | None = None,
+    bid_limit: np.ndarray | None = None,
+) -> Clearing:
+    """Clear one region: merit order against demand plus price-limited bids.
+
+    Offers with the same ask share the marginal volume pro rata, so identical firms are treated
+    identically whatever their order in the arrays.
+    """
+    offer_qty = np.asarray(offer_qty, float)
+    offer_ask = np.asarray(offer_ask, float)
+    bid_qty = np.zeros(0) if bid_qty is None else np.asarray(bid_qty, float)
+    bid_limit = np.zeros(0) if bid_limit is None else np.asarray(bid_limit, float)
+    if price_cap <= 0:
+        raise ValueError("price_cap must be positive")
+    if np.any(bid_limit >= price_cap):
+        raise ValueError("bid limits must be below the price cap")
+
+    live = offer_qty > 0
+    asks = np.minimum(offer_ask, price_cap)
+    bids_live = bid_qty > 0
+
+    # Candidate prices: every ask and bid limit below the cap, and the cap itself.
+    points = np.unique(
+        np.concatenate([asks[live], bid_limit[bids_live], [price_cap]]).clip(0.0, price_cap)
+    )
+    sorted_asks = np.sort(asks[live])
+    cum_offer = np.concatenate([[0.0], np.cumsum(offer_qty[live][np.argsort(asks[live])])])
+    supply_at = cum_offer[np.searchsorted(sorted_asks, points, side="right")]
+    order_b = np.argsort(bid_limit[bids_live])
+    sorted_limits = bid_limit[bids_live][order_b]
+    cum_bid_from_top = np.concatenate([np.cumsum(bid_qty[bids_live][order_b][::-1])[::-1], [0.0]])
+    bids_at = cum_bid_from_top[np.searchsorted(sorted_limits, points, side="left")]
+    demand_at = demand.quantity(points) + bids_at
+
+    covered = np.flatnonzero(supply_at >= demand_at)
+    if covered.size == 0:
+        # Supply runs out below the cap: everything offered sells and consumers are rationed.
+        accepted = np.where(live, offer_qty, 0.0)
+        consumption = float(accepted.sum())
+        shortage = max(float(demand.quantity(price_cap)) - consumption, 0.0)
+        return Clearing(price_cap, accepted, np.zeros_like(bid_qty), consumption, shortage)
+
+    k = int(covered[0])
+    if k == 0:
+        return _clear_at_point(points[0], offer_qty, asks, live, bid_qty, bid_limit, demand)
+
+    # Between two candidate points supply is flat at `below` and so are the bids; the
+    # consumers' curve may cross there, or the price sits on one of the two points.
+    lo, hi = points[k - 1], points[k]
+    below = supply_at[k - 1]
+    bids_above = bids_at[k]
+    left_for_consumers = below - bids_above
+    if left_for_consumers >= demand.quantity(lo):
+        # Bids at exactly `lo` are the marginal buyers: they take what consumers leave.
+        return _clear_at_point(lo, offer_qty, asks, live, bid_qty, bid_limit, demand)
+    if left_for_consumers > demand.quantity(hi):
+        price = demand.price(left_for_consumers)
+        accepted = np.where(live & (asks <= lo), offer_qty, 0.0)
+        filled = np.where(bids_live & (bid_limit >= hi), bid_qty, 0.0)
+        return Clearing(price, accepted, filled, float(left_for_consumers), 0.0)
+    return _clear_at_point(hi, offer_qty, asks, live, bid_qty, bid_limit, demand)
+
+
+def _clear_at_point(
+    price: float,
+    offer_qty: np.ndarray,
+    asks: np.ndarray,
+    live: np.ndarray,
+    bid_qty: np.ndarray,
+    bid_limit: np.ndarray,
+    demand: DemandCurve,
+) -> Clearing:
+    """Settle at a price where an offer or a bid is marginal; the marginal side is pro-rated."""
+    consumption = float(demand.quantity(price))
+    supply_below = float(offer_qty[live & (asks < price)].sum())
+    supply_at = float(offer_qty[live & (asks == price)].sum())
+    bids_above = float(bid_qty[bid_limit > price].sum())
+    bids_at = float(bid_qty[bid_limit == price].sum())
+    wanted = consumption + bids_above
+    # Demand above the price is met in full; marginal offers and marginal bids meet in between.
+    traded = min(supply_below + supply_at, wanted + bids_at)
+    offer_share = _share(traded - supply_below, supply_at)
+    bid_share = _share(traded - wanted, bids_at)
+    accepted = np.where(
+        live & (asks < price),
+        offer_qty,
+        np.where(live & (asks == price), offer_qty * offer_share, 0.0),
+    )
+    filled = np.where(
+        bid_limit > price, bid_qty, np.where(bid_limit == price, bid_qty * bid_share, 0.0)
+    )
+    return Clearing(float(price), accepted, filled, consumption, 0.0)
+
+
+def _share(amount: float, pool: float) -> float:
+    if pool <= 0.0:
+        return 0.0
+    return min(max(amount / pool, 0.0), 1.0)

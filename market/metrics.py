@@ -1,0 +1,123 @@
+"""The one place that knows the indicator names, their units and how each is computed.
+
+`INDICATORS` is the contract shared by the CLI, the browser game and sweeps. `LEDGER` adds the
+per-quarter flows that let anyone check that the books close.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from market.model import MineralMarket
+
+INDICATORS: dict[str, str] = {
+    "price_allied": "allied-market price, USD/kg (what allied buyers pay, duty included)",
+    "price_world": "rest-of-world price, USD/kg",
+    "dominant_share": "dominant supplier's share of all tonnes sold, both regions",
+    "allied_capacity": "capacity of allied producers still in business, t/yr",
+    "allied_producers_active": "allied producers still in business",
+    "bankruptcies": "allied producers and recyclers bankrupt so far",
+    "recycled_supply": "tonnes recycled and sold this quarter",
+    "stockpile": "tonnes held in allied strategic stockpiles",
+    "shortage": "consumer demand unmet at the price cap this quarter, t",
+    "dumping": "the rapid-response group flags dumping this quarter",
+    "response_active": "allied counter-moves are in force this quarter",
+    "fiscal_cost": "allied governments' spending so far, net of receipts, USD m",
+    "dominant_profit": "dominant supplier's operating profit this quarter, USD m",
+    "dominant_sacrifice": "profit the dominant supplier has given up against market play, USD m",
+    "hhi": "Herfindahl-Hirschman index of all sellers' shares, 0-10,000",
+}
+
+LEDGER: dict[str, str] = {
+    "supply_allied": "tonnes sold into the allied market by producers, recyclers and the supplier",
+    "supply_world": "tonnes sold into the rest of the world",
+    "consumption_allied": "tonnes allied consumers took",
+    "consumption_world": "tonnes rest-of-world consumers took",
+    "stockpile_change": "tonnes bought into stockpiles less tonnes released",
+    "shortage_allied": "allied consumer demand unmet, t",
+    "shortage_world": "rest-of-world consumer demand unmet, t",
+    "duty": "anti-dumping duty in force on the supplier's allied sales (share)",
+    "duty_revenue": "duty collected this quarter, USD m",
+    "floor_paid": "paid by governments under price floors this quarter (net of upside), USD m",
+    "floor_received": "received by allied firms under price floors this quarter, USD m",
+    "dominant_budget": "dominant supplier's state budget left, USD m",
+}
+
+COLUMNS = ("quarter", *INDICATORS, *LEDGER)
+
+
+def measure(model: MineralMarket) -> dict[str, float | int | bool]:
+    """This quarter's indicators and ledger, from the model's state after settlement."""
+    q = model.quarter_result
+    producers, recyclers = model.producers, model.recyclers
+    seller_tonnes = np.concatenate(
+        [
+            [q["supplier_sold"]],
+            producers.sold,
+            recyclers.sold,
+        ]
+    )
+    total = float(seller_tonnes.sum())
+    shares = seller_tonnes / total if total > 0 else np.zeros_like(seller_tonnes)
+    governments = model.governments.values()
+    return {
+        "price_allied": q["price_allied"],
+        "price_world": q["price_world"],
+        "dominant_share": float(shares[0]),
+        "allied_capacity": float(producers.capacity[producers.alive].sum()),
+        "allied_producers_active": int(producers.alive.sum()),
+        "bankruptcies": int((~producers.alive).sum() + (~recyclers.alive).sum()),
+        "recycled_supply": float(recyclers.sold.sum()),
+        "stockpile": float(sum(g.stockpile for g in governments)),
+        "shortage": q["shortage_allied"] + q["shortage_world"],
+        "dumping": bool(model.response_group.dumping),
+        "response_active": model.response_active(),
+        "fiscal_cost": float(sum(g.spent for g in governments)),
+        "dominant_profit": model.supplier.profit,
+        "dominant_sacrifice": model.supplier.sacrifice,
+        "hhi": float((shares**2).sum() * 10_000),
+        "supply_allied": q["supply_allied"],
+        "supply_world": q["supply_world"],
+        "consumption_allied": q["consumption_allied"],
+        "consumption_world": q["consumption_world"],
+        "stockpile_change": q["stockpile_change"],
+        "shortage_allied": q["shortage_allied"],
+        "shortage_world": q["shortage_world"],
+        "duty": q["duty"],
+        "duty_revenue": q["duty_revenue"],
+        "floor_paid": q["floor_paid"],
+        "floor_received": q["floor_received"],
+        "dominant_budget": model.supplier.budget,
+    }
+
+
+STATS = ("final", "mean", "min", "max")
+
+
+def summarise(timeseries: pd.DataFrame) -> dict[str, float | int | None]:
+    """Run-level metrics named `<indicator>_<stat>` (final, mean, min, max), plus the quarters
+    in which dumping was first flagged and the response first active (None if never)."""
+    out: dict[str, float | int | None] = {}
+    for name in INDICATORS:
+        series = timeseries[name].astype(float)
+        out[f"{name}_final"] = _plain(series.iloc[-1])
+        out[f"{name}_mean"] = _plain(series.mean())
+        out[f"{name}_min"] = _plain(series.min())
+        out[f"{name}_max"] = _plain(series.max())
+    for flag in ("dumping", "response_active"):
+        hits = timeseries.loc[timeseries[flag].astype(bool), "quarter"]
+        out[f"{flag}_first_quarter"] = int(hits.iloc[0]) if len(hits) else None
+        out[f"{flag}_quarters"] = len(hits)
+    out["shortage_total"] = _plain(timeseries["shortage"].sum())
+    out["recycled_supply_total"] = _plain(timeseries["recycled_supply"].sum())
+    out["dominant_profit_total"] = _plain(timeseries["dominant_profit"].sum())
+    return out
+
+
+def _plain(x: float) -> float | int:
+    value = float(x)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else round(value, 6)

@@ -1,0 +1,241 @@
+"""The one scenario loader: named files, paths or mappings, merged over a mineral preset,
+with dotted-path overrides and a timeline of events, validated against `market.schema`."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from market.schema import FIELDS, OPTIONAL, TABLES, ScenarioError, field_for, flatten
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+PRESET_DIR = SCENARIO_DIR / "presets"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A timeline entry: from `quarter` on, the dotted keys in `changes` take new values."""
+
+    quarter: int
+    label: str
+    changes: dict[str, Any]
+
+
+@dataclass
+class Scenario:
+    name: str
+    params: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    source: str = ""
+
+    def get(self, path: str) -> Any:
+        node: Any = self.params
+        for part in path.split("."):
+            node = node[part]
+        return node
+
+    def set(self, path: str, value: Any) -> None:
+        """Set one dotted key after checking it; raises ScenarioError on a bad key or value."""
+        value = _check_key(self.params, path, value)
+        *parents, leaf = path.split(".")
+        node = self.params
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+
+    def flat(self) -> dict[str, Any]:
+        return flatten(self.params)
+
+
+def named_scenarios() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
+
+
+def presets() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(PRESET_DIR.glob("*.toml"))}
+
+
+def describe(name: str) -> str:
+    """The one-line description of a named scenario."""
+    return str(_read_toml(named_scenarios()[name]).get("description", ""))
+
+
+def load_scenario(
+    source: str | Path | Mapping[str, Any] = "baseline",
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Load, merge over its preset, apply dotted overrides, validate. Raises ScenarioError."""
+    tree, origin = _resolve(source)
+    preset_name = tree.get("preset")
+    if preset_name is not None:
+        if preset_name not in presets():
+            raise ScenarioError(
+                f"preset: unknown preset {preset_name!r}; choose one of {', '.join(presets())}"
+            )
+        tree = _merge(_read_toml(presets()[preset_name]), tree)
+    raw_events = tree.pop("events", [])
+    _validate_tree(tree)
+    for path, value in (overrides or {}).items():
+        _set_path(tree, path, _check_key(tree, path, value))
+    events = _parse_events(tree, raw_events)
+    name = str(tree.get("name") or Path(origin).stem)
+    return Scenario(name=name, params=tree, events=events, source=origin)
+
+
+def parse_value(text: str) -> Any:
+    """A CLI value: TOML syntax where it parses (numbers, true/false, quoted strings), else text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`key=value` as typed after --set."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(f"--set {text!r}: expected key=value, for example supplier.budget=2000")
+    return key.strip(), parse_value(value.strip())
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+def _resolve(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    if isinstance(source, Mapping):
+        return copy.deepcopy(dict(source)), "<mapping>"
+    text = str(source)
+    named = named_scenarios()
+    if text in named:
+        return _read_toml(named[text]), str(named[text])
+    if text in presets():
+        return _read_toml(presets()[text]), str(presets()[text])
+    path = Path(text)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"scenario file {text} does not exist")
+        return _read_toml(path), str(path)
+    raise ScenarioError(
+        f"unknown scenario {text!r}: choose one of {', '.join([*named, *presets()])} "
+        "or give a path to a .toml file"
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _unknown(path: str, known: list[str]) -> ScenarioError:
+    hint = difflib.get_close_matches(path, known, n=1)
+    suffix = f" (did you mean {hint[0]}?)" if hint else ""
+    return ScenarioError(f"{path}: unknown key{suffix}")
+
+
+def _known_paths(tree: dict[str, Any]) -> list[str]:
+    paths = [p for p in FIELDS if "*" not in p]
+    for table in TABLES:
+        for entry in tree.get(table, {}) or {}:
+            paths += [p.replace("*", entry) for p in FIELDS if p.startswith(f"{table}.*.")]
+    return paths
+
+
+def _check_key(tree: dict[str, Any], path: str, value: Any) -> Any:
+    spec = field_for(path)
+    parts = path.split(".")
+    if spec is None or (parts[0] in TABLES and parts[1] not in (tree.get(parts[0]) or {})):
+        raise _unknown(path, _known_paths(tree))
+    value = spec.check(path, value)
+    _check_links(tree, path, value)
+    return value
+
+
+def _check_links(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Rules that tie one value to another."""
+    if path.endswith(".country") and value not in (tree.get("governments") or {}):
+        allowed = ", ".join(tree.get("governments") or {}) or "none defined"
+        raise ScenarioError(f"{path}: {value!r} has no government table; allowed: {allowed}")
+    if path.endswith("stockpile_buy_below"):
+        cap = tree.get("demand", {}).get("price_cap")
+        if cap is not None and value >= cap:
+            raise ScenarioError(f"{path}: must be below demand.price_cap ({cap:g} USD/kg)")
+
+
+def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = tree
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def _validate_tree(tree: dict[str, Any]) -> None:
+    known = _known_paths(tree)
+    flat = flatten(tree)
+    for path, _value in flat.items():
+        if field_for(path) is None:
+            raise _unknown(path, known)
+    for table in TABLES:
+        entries = tree.get(table)
+        if not isinstance(entries, dict) or (table == "governments" and not entries):
+            raise ScenarioError(
+                f"{table}: missing; a scenario needs at least one {table[:-1]} table"
+            )
+    for path in known:
+        if path not in flat and path not in OPTIONAL:
+            raise ScenarioError(f"{path}: missing; expected {field_for(path).allowed()}")
+    for path in known:
+        if path in flat:
+            _set_path(tree, path, _check_key(tree, path, flat[path]))
+
+
+def _parse_events(tree: dict[str, Any], raw: Any) -> list[Event]:
+    if not isinstance(raw, list):
+        raise ScenarioError("events: expected a list of [[events]] tables")
+    events = []
+    quarters = tree["quarters"]
+    for i, item in enumerate(raw, start=1):
+        where = f"events[{i}]"
+        if not isinstance(item, dict):
+            raise ScenarioError(f"{where}: expected a table with quarter, label and set")
+        extra = set(item) - {"quarter", "label", "set"}
+        if extra:
+            raise ScenarioError(
+                f"{where}.{sorted(extra)[0]}: unknown key; allowed: quarter, label, set"
+            )
+        q = item.get("quarter")
+        if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= quarters:
+            raise ScenarioError(
+                f"{where}.quarter: expected a whole number from 1 to {quarters}, got {q!r}"
+            )
+        changes = item.get("set")
+        if not isinstance(changes, dict) or not changes:
+            raise ScenarioError(f"{where}.set: expected a table of dotted keys and values")
+        checked = {}
+        for path, value in flatten(changes).items():
+            try:
+                checked[path] = _check_key(tree, path, value)
+            except ScenarioError as err:
+                raise ScenarioError(f"{where}.set: {err}") from None
+        events.append(Event(q, str(item.get("label", "")), checked))
+    return sorted(events, key=lambda e: e.quarter)

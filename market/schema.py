@@ -1,0 +1,263 @@
+"""The scenario schema: every parameter, its type, unit and allowed range, in one place.
+
+A scenario is a nested mapping (a TOML file). Every leaf has a dotted path such as
+`supplier.budget` or `governments.US.floor_price`; a `*` in a pattern below stands for one entry
+of a keyed table (a government's country code, a producer's id). The same paths serve the model's
+keyword overrides, the CLI's `--set`, sweeps, timeline events and the browser controls.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+COUNTRIES = ("US", "AU", "JP", "MY", "TH")
+STRATEGIES = ("market", "dump", "restrict", "adaptive")
+RESPONSES = ("none", "standing", "coordinated")
+DUMPING_TESTS = ("areeda_turner", "cash_cost", "either")
+
+
+class ScenarioError(ValueError):
+    """A scenario, override or event that cannot be used; the message is one line for a user."""
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # "float", "int", "bool", "str", "choice"
+    doc: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def allowed(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "str":
+            return "a string"
+        noun = "a whole number" if self.kind == "int" else "a number"
+        unit = f" ({self.unit})" if self.unit else ""
+        return f"{noun} from {_fmt(self.low)} to {_fmt(self.high)}{unit}"
+
+    def check(self, path: str, value: Any) -> Any:
+        """Return the value in its proper type, or raise ScenarioError naming the path."""
+        ok = True
+        if self.kind in ("float", "int"):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or (self.kind == "int" and not float(value).is_integer())
+            ):
+                ok = False
+            else:
+                value = int(value) if self.kind == "int" else float(value)
+                ok = self.low <= value <= self.high
+        elif self.kind == "bool":
+            ok = isinstance(value, bool)
+        elif self.kind == "str":
+            ok = isinstance(value, str)
+        elif self.kind == "choice":
+            ok = value in self.choices
+        if not ok:
+            raise ScenarioError(f"{path}: expected {self.allowed()}, got {value!r}")
+        return value
+
+
+def _fmt(x: float | None) -> str:
+    return f"{x:g}" if x is not None else "?"
+
+
+def F(doc: str, unit: str, low: float, high: float) -> Field:
+    return Field("float", doc, unit, low, high)
+
+
+def I(doc: str, unit: str, low: int, high: int) -> Field:  # noqa: E743
+    return Field("int", doc, unit, low, high)
+
+
+_FIRM = {
+    "country": Field(
+        "choice", "where the plant is; its government's levers apply", choices=COUNTRIES
+    ),
+    "capacity": F("output it can make now", "t/yr", 0, 1e7),
+    "cash_cost": F("cash cost of a unit of output (average variable cost)", "USD/kg", 0, 1e4),
+    "fixed_cost": F("costs paid whether it produces or not", "USD m/yr", 0, 1e5),
+    "cash": F("cash at the start; the firm is bankrupt when it runs out", "USD m", 0, 1e6),
+    "debt": F("debt at the start, serviced at finance.interest_rate", "USD m", 0, 1e6),
+    "lead_time": I("quarters from an investment decision to new capacity", "quarters", 1, 80),
+    "expansion": F("capacity added by one investment", "t/yr", 0, 1e7),
+    "capex": F("capital cost of new capacity", "USD m per kt/yr", 0, 1e5),
+}
+
+FIELDS: dict[str, Field] = {
+    "name": Field("str", "short name shown in lists"),
+    "description": Field("str", "one line on what the scenario shows"),
+    "preset": Field(
+        "str", "mineral preset the scenario starts from (ndpr, lithium, graphite, gallium)"
+    ),
+    "mineral": Field("str", "the product the prices refer to"),
+    "quarters": I("length of a run", "quarters", 1, 400),
+    # demand
+    "demand.allied": F("allied buyers' demand at the reference price", "t/yr", 0, 1e8),
+    "demand.world": F("rest-of-world demand at the reference price", "t/yr", 0, 1e8),
+    "demand.reference_price": F("price at which demand is as given", "USD/kg", 0.01, 1e6),
+    "demand.elasticity": F("short-run price elasticity of demand", "", -2.0, -0.01),
+    "demand.growth": F("demand growth", "share a year", -0.5, 1.0),
+    "demand.noise": F("standard deviation of the quarterly demand shock (log)", "", 0, 1),
+    "demand.substitution_rate": F(
+        "share of demand lost a year to substitution while prices stay high", "share a year", 0, 0.5
+    ),
+    "demand.substitution_threshold": F(
+        "price, as a multiple of the reference price, above which buyers substitute", "x", 1, 100
+    ),
+    "demand.substitution_recovery": F(
+        "share of lost demand that returns a year once prices are back down", "share a year", 0, 1
+    ),
+    "demand.price_cap": F(
+        "highest price buyers pay; demand beyond it goes unmet (shortage)", "USD/kg", 0.1, 1e7
+    ),
+    # dominant supplier
+    "supplier.strategy": Field("choice", "how the dominant supplier plays", choices=STRATEGIES),
+    "supplier.capacity": F("output capacity; grows with demand", "t/yr", 0, 1e9),
+    "supplier.cash_cost": F("average variable cost", "USD/kg", 0, 1e4),
+    "supplier.perceived_elasticity": F(
+        "elasticity of world demand the supplier prices against (substitution and entry threat)",
+        "",
+        1.01,
+        50,
+    ),
+    "supplier.fringe_elasticity": F(
+        "supply elasticity of the competitive fringe the supplier expects", "", 0, 50
+    ),
+    "supplier.budget": F(
+        "state budget that pays for profit given up while dumping", "USD m", 0, 1e6
+    ),
+    "supplier.dump_depth": F(
+        "how far under the lowest allied cash cost it prices the allied market when dumping",
+        "share",
+        0,
+        0.95,
+    ),
+    "supplier.quota_cut": F(
+        "cut of exports to the allied market under `restrict`, against the year before",
+        "share",
+        0,
+        1,
+    ),
+    "supplier.adaptive_trigger": F(
+        "allied producers' share of the allied market that starts an adaptive campaign",
+        "share",
+        0,
+        1,
+    ),
+    "supplier.adaptive_exit_target": F(
+        "share of allied capacity that must exit before an adaptive campaign stops", "share", 0, 1
+    ),
+    # alliance
+    "alliance.response": Field(
+        "choice",
+        "none: no lever is pulled; standing: levers in force from the start; "
+        "coordinated: levers switched on by the rapid-response group",
+        choices=RESPONSES,
+    ),
+    "alliance.coordination_delay": I(
+        "quarters between the first dumping flag and the response", "quarters", 0, 40
+    ),
+    "alliance.cohesion": F(
+        "chance a member joins the response, and how firmly it stays under budget pressure",
+        "probability",
+        0,
+        1,
+    ),
+    "alliance.dumping_test": Field(
+        "choice",
+        "areeda_turner: supplier's net price under its own cash cost; cash_cost: allied price "
+        "under the allied producers' average cash cost for flag_quarters; either",
+        choices=DUMPING_TESTS,
+    ),
+    "alliance.stand_down": I(
+        "quarters without a dumping flag after which the response stands down; 0 never",
+        "quarters",
+        0,
+        40,
+    ),
+    "alliance.flag_quarters": I(
+        "quarters under allied cash cost before the flag", "quarters", 1, 20
+    ),
+    # finance
+    "finance.interest_rate": F("commercial cost of capital", "share a year", 0, 1),
+    "finance.concessional_rate": F("interest on government project finance", "share a year", 0, 1),
+    "finance.asset_life": I("years over which new capacity must pay back", "years", 1, 60),
+    # calibration references (not model inputs; tests and docs compare runs with them)
+    "calibration.price_low": F("low end of the preset's observed price band", "USD/kg", 0, 1e6),
+    "calibration.price_high": F("high end of the preset's observed price band", "USD/kg", 0, 1e6),
+    "calibration.dominant_share": F("dominant supplier's observed share of supply", "share", 0, 1),
+    # governments, one table per allied country
+    "governments.*.member": Field("bool", "member of the rapid-response group"),
+    "governments.*.demand_share": F("its share of allied demand", "share", 0, 1),
+    "governments.*.floor_price": F(
+        "price floor (contract for difference) for its producers; 0 for none", "USD/kg", 0, 1e6
+    ),
+    "governments.*.floor_budget": F("money the floor may pay out", "USD m", 0, 1e6),
+    "governments.*.floor_upside_share": F(
+        "share of the price above the floor the government takes", "share", 0, 1
+    ),
+    "governments.*.duty": F(
+        "anti-dumping duty on the dominant supplier's sales (0.935 = 93.5 %)", "share", 0, 10
+    ),
+    "governments.*.stockpile_days": F("strategic stockpile target", "days of consumption", 0, 730),
+    "governments.*.stockpile_initial_days": F("stockpile held at the start", "days", 0, 730),
+    "governments.*.stockpile_budget": F("money for stockpile purchases", "USD m", 0, 1e6),
+    "governments.*.stockpile_buy_below": F("buys only at or below this price", "USD/kg", 0, 1e6),
+    "governments.*.stockpile_release_above": F(
+        "releases when the price is above this, or in a shortage", "USD/kg", 0, 1e7
+    ),
+    "governments.*.financing": F(
+        "share of its producers' new capacity financed at the concessional rate", "share", 0, 1
+    ),
+    "governments.*.asset_review": Field(
+        "bool", "blocks the dominant supplier from buying a bankrupt producer's assets"
+    ),
+    # allied producers and recyclers, one table per firm id
+    **{f"producers.*.{k}": v for k, v in _FIRM.items()},
+    **{f"recyclers.*.{k}": v for k, v in _FIRM.items()},
+    "recyclers.*.collection_rate": F(
+        "share of end-of-life scrap collected at the reference price", "share", 0, 1
+    ),
+    "recyclers.*.collection_elasticity": F("response of collection to price", "", 0, 5),
+    "recyclers.*.scrap_lag": I(
+        "product lifetime: scrap is consumption this long ago", "quarters", 0, 200
+    ),
+}
+
+# Keys a scenario may leave out.
+OPTIONAL = frozenset({"preset", "description", "name"})
+
+# Keyed tables whose entries a scenario may add; the key must be a plain identifier.
+TABLES = ("governments", "producers", "recyclers")
+
+
+def field_for(path: str) -> Field | None:
+    """The field a dotted path names, matching keyed-table entries against `*`."""
+    if path in FIELDS:
+        return FIELDS[path]
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] in TABLES:
+        return FIELDS.get(f"{parts[0]}.*.{parts[2]}")
+    return None
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> {dotted path: leaf value}; events are kept whole."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat

@@ -1,0 +1,1 @@
+"""The browser game (Solara). It uses `market` and nothing uses it."""
