@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     commands.add_parser("scenarios", help="list the named scenarios and mineral presets")
+    keys = commands.add_parser("keys", help="list every parameter key, its range and meaning")
+    keys.add_argument("--markdown", action="store_true", help="as the table in docs/scenarios.md")
 
     run = commands.add_parser("run", help="play one scenario headless and write its results")
     run.add_argument(
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scenarios":
             return list_scenarios()
+        if args.command == "keys":
+            return list_keys(args.markdown)
         return run_command(args)
     except ScenarioError as err:
         print(f"minerals: error: {err}", file=sys.stderr)
@@ -62,6 +66,18 @@ def list_scenarios() -> int:
         from market.scenarios import load_scenario
 
         print(f"  {name:<{width}}  {load_scenario(path).params.get('description', '')}")
+    return 0
+
+
+def list_keys(markdown: bool) -> int:
+    from market.schema import FIELDS, markdown_table
+
+    if markdown:
+        print(markdown_table())
+        return 0
+    width = max(len(k) for k in FIELDS)
+    for path, spec in FIELDS.items():
+        print(f"{path:<{width}}  {spec.allowed()}: {spec.doc}")
     return 0
 
 

@@ -261,3 +261,13 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[path] = value
     return flat
+
+
+def markdown_table() -> str:
+    """Every key as a Markdown table: docs/scenarios.md carries this, and a test keeps it so."""
+    rows = ["| key | allowed | meaning |", "| --- | --- | --- |"]
+    for path, spec in FIELDS.items():
+        optional = " (optional)" if path in OPTIONAL else ""
+        rows.append(f"| `{path}` | {spec.allowed()}{optional} | {spec.doc} |")
+    return "\n".join(rows)
+
