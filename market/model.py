@@ -103,6 +103,20 @@ class MineralMarket(mesa.Model):
         )
         self.running = True
 
+    @property
+    def scenario(self) -> None:
+        """None: the game's scenario is `spec`, built from this model's keyword parameters.
+
+        Mesa 3.5 keeps an experimental Scenario object here, and SolaraViz's Reset passes it
+        back as `scenario=`, which would replace the scenario the user chose. Reporting none
+        makes SolaraViz rebuild the model from its keyword parameters, as it does for any model.
+        """
+        return None
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        self._mesa_scenario = value
+
     # --- what agents read ------------------------------------------------------------------
 
     def demand_curve(self, region: str) -> DemandCurve:

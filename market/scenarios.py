@@ -112,9 +112,9 @@ def _resolve(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], st
     text = str(source)
     named = named_scenarios()
     if text in named:
-        return _read_toml(named[text]), str(named[text])
+        return _read_toml(named[text]), text
     if text in presets():
-        return _read_toml(presets()[text]), str(presets()[text])
+        return _read_toml(presets()[text]), text
     path = Path(text)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():

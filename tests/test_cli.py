@@ -1,0 +1,97 @@
+"""End to end through the `minerals` command line, as a user runs it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from market.metrics import INDICATORS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minerals(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def test_scenarios_lists_each_with_one_line():
+    out = minerals("scenarios")
+    assert out.returncode == 0
+    for name in ("baseline", "dumping", "coordinated-response", "asset-grab", "ndpr"):
+        line = next(x for x in out.stdout.splitlines() if x.strip().startswith(name + " "))
+        assert len(line.split(None, 1)[1]) > 20  # a description follows the name
+
+
+def test_run_writes_the_four_outputs_and_prints_a_summary(tmp_path):
+    out = minerals("run", "--scenario", "dumping", "--quarters", "16", "--seed", "3",
+                   "--set", "supplier.budget=1500", "--out", str(tmp_path / "r"))
+    assert out.returncode == 0, out.stderr
+    assert "dumping (seed 3, 16 quarters)" in out.stdout
+    assert "bankruptcies" in out.stdout
+    files = sorted(p.name for p in (tmp_path / "r").iterdir())
+    assert files == ["agents.csv", "overview.png", "summary.json", "timeseries.csv"]
+
+    ts = pd.read_csv(tmp_path / "r" / "timeseries.csv")
+    assert list(ts.columns[: 1 + len(INDICATORS)]) == ["quarter", *INDICATORS]
+    assert ts["quarter"].tolist() == list(range(1, 17))
+    agents = pd.read_csv(tmp_path / "r" / "agents.csv")
+    assert set(agents["kind"]) == {"producer", "recycler", "supplier", "government"}
+    assert len(agents) == 16 * agents["agent"].nunique()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["overrides"] == {"supplier.budget": 1500, "quarters": 16}
+    assert set(INDICATORS) <= set(summary["final"])
+    assert summary["metrics"]["bankruptcies_final"] == ts["bankruptcies"].iloc[-1]
+    assert (tmp_path / "r" / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_inputs_give_byte_identical_files(tmp_path):
+    for name in ("a", "b"):
+        args = ["run", "--scenario", "alliance-fracture", "--seed", "5", "--out", str(tmp_path / name)]
+        assert minerals(*args).returncode == 0
+    for f in ("timeseries.csv", "agents.csv", "summary.json", "overview.png"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "nowhere"], "unknown scenario 'nowhere'"),
+        (["--set", "supplier.budgt=3"], "supplier.budgt: unknown key (did you mean supplier.budget?)"),
+        (["--set", "supplier.budget=lots"], "supplier.budget: expected a number from 0 to 1e+06 (USD m), got 'lots'"),
+        (["--set", "alliance.cohesion=1.5"], "alliance.cohesion: expected a number from 0 to 1"),
+        (["--set", "supplier.budget"], "--set 'supplier.budget': expected key=value"),
+        (["--quarters", "0"], "quarters: expected a whole number from 1 to 400 (quarters), got 0"),
+        (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
+    out_dir = tmp_path / "out"
+    result = minerals("run", *args, "--out", str(out_dir))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("minerals: error:")
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out_dir.exists()
+
+
+def test_a_malformed_scenario_file_is_named_with_its_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('preset = "ndpr"\n\n[alliance\ncohesion = 0.5\n')
+    result = minerals("run", "--scenario", str(bad), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "bad.toml: malformed TOML" in result.stderr and "line 3" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_error_leaves_an_earlier_result_untouched(tmp_path):
+    out_dir = tmp_path / "out"
+    assert minerals("run", "--quarters", "4", "--out", str(out_dir)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    assert minerals("run", "--set", "nope=1", "--out", str(out_dir)).returncode == 2
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before

@@ -1,0 +1,171 @@
+"""The economics: what each named scenario must show, with fixed seeds."""
+
+import numpy as np
+import pytest
+
+from market import MineralMarket, load_scenario, presets
+from tests.conftest import play, series
+
+ATTACK = 5  # the dumping scenarios' attack starts in this quarter
+
+
+@pytest.mark.parametrize("preset", sorted(presets()))
+def test_baseline_is_calm_and_calibrated(preset):
+    calibration = load_scenario(preset).params["calibration"]
+    ts = series(preset)
+    assert len(ts) == 40
+    assert ts["bankruptcies"].iloc[-1] == 0
+    for price in ("price_allied", "price_world"):
+        assert ts[price].between(calibration["price_low"], calibration["price_high"]).all(), price
+    assert ts["dominant_share"].iloc[-1] == pytest.approx(calibration["dominant_share"], abs=0.05)
+    assert not ts["dumping"].any()
+
+
+def test_dumping_pushes_price_under_cash_cost_and_bankrupts_a_producer_within_12_quarters():
+    model = play("dumping")
+    ts = model.timeseries()
+    cheapest = min(p["cash_cost"] for p in model.spec.params["producers"].values())
+    during = ts[ts["quarter"] >= ATTACK]
+    assert ts["dumping"].any()
+    assert (during["price_allied"] < cheapest).any()
+    bankrupt = ts.loc[ts["bankruptcies"] > 0, "quarter"]
+    assert not bankrupt.empty and bankrupt.iloc[0] <= ATTACK + 12
+    # The sacrifice grows every quarter the supplier dumps, until its budget is spent.
+    spent = ts.loc[ts["dominant_budget"] <= 0, "quarter"]
+    last = spent.iloc[0] if not spent.empty else ts["quarter"].iloc[-1]
+    campaign = ts[(ts["quarter"] >= ATTACK) & (ts["quarter"] <= last)]
+    assert (campaign["dominant_sacrifice"].diff().dropna() > 0).all()
+    assert (ts.loc[ts["quarter"] < ATTACK, "dominant_sacrifice"] == 0).all()
+
+
+def test_adaptive_supplier_recoups_once_rivals_have_exited():
+    model = play("baseline", **{"supplier.strategy": "adaptive"})
+    ts = model.timeseries()
+    before = ts["price_world"].iloc[0]  # the market price it undercut
+    flagged = ts.loc[ts["dumping"], "quarter"]
+    assert not flagged.empty, "the price war was never flagged"
+    after = ts[ts["quarter"] > flagged.iloc[-1]]
+    assert len(after) >= 8
+    assert ts["bankruptcies"].iloc[-1] >= 1
+    assert any("ends its price war" in text for _, text in model.feed)
+    # Recoupment: with rivals gone, prices settle above where they were before the war.
+    assert after["price_allied"].mean() > before * 1.05
+    assert after["dominant_profit"].mean() > ts["dominant_profit"].iloc[0]
+
+
+def test_coordinated_response_saves_producers_after_the_coordination_delay():
+    attack = series("dumping")
+    answered = play("coordinated-response")
+    ts = answered.timeseries()
+    delay = answered.spec.get("alliance.coordination_delay")
+    assert ts["bankruptcies"].iloc[-1] < attack["bankruptcies"].iloc[-1]
+    first_flag = ts.loc[ts["dumping"], "quarter"].iloc[0]
+    first_active = ts.loc[ts["response_active"], "quarter"].iloc[0]
+    assert first_active == first_flag + delay
+    assert ts["fiscal_cost"].iloc[-1] > 0
+
+
+@pytest.mark.parametrize("delay", [0, 3, 6])
+def test_response_waits_exactly_the_coordination_delay(delay):
+    ts = series("coordinated-response", **{"alliance.coordination_delay": delay})
+    first_flag = ts.loc[ts["dumping"], "quarter"].iloc[0]
+    assert ts.loc[ts["response_active"], "quarter"].iloc[0] == first_flag + delay
+
+
+def test_export_restriction_spikes_the_allied_price_then_it_falls_back():
+    model = MineralMarket("export-restriction", rng=1)
+    retained = []
+    while model.running:
+        model.step()
+        retained.append(model.demand.retained["allied"])
+    ts = model.timeseries()
+    quota = 8
+    before = ts.loc[ts["quarter"] < quota, "price_allied"].mean()
+    window = ts[(ts["quarter"] >= quota) & (ts["quarter"] < quota + 12)]
+    peak = window["price_allied"].max()
+    peak_quarter = int(window.loc[window["price_allied"].idxmax(), "quarter"])
+    assert peak >= 3 * before  # several-fold within two to three years
+    assert ts["price_world"].max() < 1.5 * before  # the wedge: only the allied market is squeezed
+    late = ts[ts["quarter"] > ts["quarter"].iloc[-1] - 8]
+    assert late["price_allied"].mean() <= 0.5 * peak
+    # ...because stockpiles, substitution and new supply all responded.
+    assert ts.loc[ts["quarter"] > quota, "stockpile"].min() < ts["stockpile"].iloc[quota - 2]
+    assert min(retained) < 1.0
+    assert ts.loc[ts["quarter"] > peak_quarter, "allied_capacity"].max() > ts["allied_capacity"].iloc[0]
+    assert ts["price_world"].min() > 0
+
+
+def test_floor_stops_supporting_producers_the_quarter_its_budget_runs_out():
+    model = play("dumping-vs-floor", **{"governments.US.floor_budget": 150.0})
+    ts = model.timeseries()
+    spent = [q for q, text in model.feed if text.startswith("US floor budget is spent")]
+    assert len(spent) == 1
+    out = spent[0]
+    supported = ts[(ts["quarter"] >= ATTACK) & (ts["quarter"] <= out)]
+    assert (supported["floor_received"] > 0).all()
+    assert (ts.loc[ts["quarter"] > out, "floor_received"] == 0).all()
+    agents = model.agent_table()
+    us = agents[agents["agent"] == "US-1"].set_index("quarter")
+    cost = model.spec.get("producers.US-1.cash_cost")
+    under_cost = ts.set_index("quarter")["price_allied"] < cost
+    # While the floor lasts the US producer runs although the price is under its cost ...
+    during = [q for q in range(ATTACK, out + 1) if under_cost[q]]
+    assert during and (us.loc[during, "sold"] > 0).all()
+    # ... and afterwards it stops.
+    after = [q for q in range(out + 1, len(ts) + 1) if under_cost[q] and us.loc[q, "alive"]]
+    assert after and (us.loc[after, "sold"] == 0).all()
+
+
+def test_asset_review_decides_who_gets_a_bankrupt_producers_plant():
+    everyone = {f"governments.{c}.asset_review": True for c in ("US", "AU", "JP", "MY", "TH")}
+    grabbed = play("asset-grab")
+    blocked = play("asset-grab", **everyone)
+    sold = [t for _, t in grabbed.feed if "bankrupt" in t]
+    kept = [t for _, t in blocked.feed if "bankrupt" in t]
+    assert sold and all("the dominant supplier buys" in t for t in sold)
+    assert kept and all("asset sale blocked" in t for t in kept)
+    lost = grabbed.agent_table()
+    failed = lost[(lost["kind"] == "producer") & ~lost["alive"]]["agent"].unique()
+    before = lost[(lost["quarter"] == 1) & lost["agent"].isin(failed)]["capacity"].sum()
+    gap = grabbed.supplier.capacity - blocked.supplier.capacity
+    assert gap >= before > 0  # the plants (and their growth since) went to the supplier
+
+
+SCENARIOS = ["baseline", "dumping", "coordinated-response", "export-restriction",
+             "dumping-vs-floor", "alliance-fracture", "recycling-push", "asset-grab"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_books_close_every_quarter(scenario):
+    model = play(scenario)
+    ts = model.timeseries()
+    assert not ts.isna().any().any()
+    assert np.allclose(ts["supply_allied"], ts["consumption_allied"] + ts["stockpile_change"],
+                       rtol=1e-9, atol=1e-6)
+    assert np.allclose(ts["supply_world"], ts["consumption_world"], rtol=1e-9, atol=1e-6)
+    assert np.allclose(ts["floor_paid"], ts["floor_received"], rtol=1e-9, atol=1e-9)
+    assert (ts[["price_allied", "price_world"]] > 0).all().all()
+    assert (ts[["allied_capacity", "stockpile", "shortage", "recycled_supply"]] >= 0).all().all()
+    agents = model.agent_table()
+    assert not agents.isna().any().any()
+    assert (agents[["capacity", "stockpile", "sold"]] >= 0).all().all()
+    # The stockpile indicator is the running sum of stockpile changes.
+    held = ts["stockpile"].iloc[0] - ts["stockpile_change"].iloc[0]
+    assert np.allclose(held + ts["stockpile_change"].cumsum(), ts["stockpile"], atol=1e-6)
+
+
+def test_same_seed_same_run_and_a_different_seed_differs():
+    a = MineralMarket("alliance-fracture", rng=11)
+    b = MineralMarket("alliance-fracture", rng=11)
+    c = MineralMarket("alliance-fracture", rng=12)
+    for m in (a, b, c):
+        while m.running:
+            m.step()
+    assert a.timeseries().equals(b.timeseries())
+    assert a.agent_table().equals(b.agent_table())
+    assert a.feed == b.feed
+    assert not a.timeseries().equals(c.timeseries())
+
+
+def test_quarters_override_sets_the_run_length():
+    assert len(series("baseline", quarters=12)) == 12

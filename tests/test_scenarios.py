@@ -1,0 +1,136 @@
+"""Scenarios as data: loading, dotted overrides, events, and errors a user can act on."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from market import MineralMarket, ScenarioError, load_scenario, named_scenarios
+from market.schema import field_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REQUIRED_KEYS = [
+    "quarters", "supplier.strategy", "supplier.budget", "alliance.response",
+    "alliance.coordination_delay", "alliance.cohesion",
+]
+PER_COUNTRY = ["floor_price", "floor_budget", "duty", "stockpile_days", "asset_review"]
+NAMED = ["baseline", "dumping", "dumping-vs-floor", "coordinated-response",
+         "export-restriction", "alliance-fracture", "recycling-push", "asset-grab"]
+
+
+def test_every_required_scenario_exists_and_loads():
+    assert set(NAMED) <= set(named_scenarios())
+    for name in named_scenarios():
+        spec = load_scenario(name)
+        assert spec.name == name
+        assert spec.params["description"]
+
+
+@pytest.mark.parametrize("key", REQUIRED_KEYS + [f"governments.{c}.{k}" for c in
+                                                 ("US", "AU", "JP", "MY", "TH")
+                                                 for k in PER_COUNTRY])
+def test_required_keys_are_settable(key):
+    assert field_for(key) is not None
+    spec = load_scenario("baseline")
+    spec.get(key)  # present in the default scenario
+
+
+def test_dotted_overrides_reach_the_agents():
+    m = MineralMarket("dumping", rng=7, **{"supplier.budget": 2000,
+                                           "governments.US.floor_price": 110,
+                                           "producers.AU-1.cash_cost": 41.5,
+                                           "alliance.coordination_delay": 5})
+    assert m.supplier.budget == 2000.0
+    assert m.governments["US"].floor_price == 110.0
+    assert m.producers.cash_cost[m.producers.ids.index("AU-1")] == 41.5
+    assert m.response_group.coordination_delay == 5
+
+
+def test_a_scenario_file_merges_over_its_preset(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('preset = "ndpr"\nquarters = 8\n[supplier]\nbudget = 123.0\n'
+                    '[[events]]\nquarter = 3\nlabel = "switch"\nset = { "supplier.strategy" = "dump" }\n')
+    m = MineralMarket(str(path), rng=1)
+    assert m.quarters == 8 and m.supplier.budget == 123.0
+    assert m.supplier.cash_cost == load_scenario("ndpr").get("supplier.cash_cost")
+    while m.running:
+        m.step()
+    assert (3, "switch") in m.feed
+    assert m.supplier.strategy == "dump"
+
+
+def test_events_take_effect_from_their_quarter():
+    m = MineralMarket("dumping", rng=1)
+    seen = {}
+    while m.running:
+        m.step()
+        seen[m.steps] = m.supplier.mode
+    assert seen[4] == "market" and seen[5] == "dump"
+
+
+@pytest.mark.parametrize(
+    ("source", "overrides", "message"),
+    [
+        ("nowhere", {}, "unknown scenario 'nowhere': choose one of"),
+        ("baseline", {"supplier.budgt": 1}, "supplier.budgt: unknown key (did you mean supplier.budget?)"),
+        ("baseline", {"supplier.budget": "lots"}, "supplier.budget: expected a number from 0 to"),
+        ("baseline", {"supplier.budget": -1}, "supplier.budget: expected a number from 0 to 1e+06 (USD m), got -1"),
+        ("baseline", {"supplier.strategy": "bluff"}, "supplier.strategy: expected one of market, dump, restrict, adaptive"),
+        ("baseline", {"quarters": 2.5}, "quarters: expected a whole number from 1 to 400"),
+        ("baseline", {"governments.FR.duty": 0.2}, "governments.FR.duty: unknown key"),
+        ("baseline", {"producers.AU-1.country": "FR"}, "producers.AU-1.country: expected one of"),
+        ("baseline", {"governments.US.asset_review": "yes"}, "expected true or false"),
+        ("baseline", {"demand.elasticity": float("nan")}, "demand.elasticity: expected a number"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_key_and_what_is_allowed(source, overrides, message):
+    with pytest.raises(ScenarioError) as err:
+        MineralMarket(source, rng=1, **overrides)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_malformed_toml_names_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('preset = "ndpr"\n[supplier]\nbudget = = 3\n')
+    with pytest.raises(ScenarioError, match=r"broken\.toml: malformed TOML: .*line 3"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ('quarter = 99\nset = { quarters = 3 }', "events[1].quarter: expected a whole number from 1 to 40"),
+        ('quarter = 2\nset = { "supplier.budgett" = 3 }', "events[1].set: supplier.budgett: unknown key"),
+        ('quarter = 2\nwhen = 3\nset = { quarters = 3 }', "events[1].when: unknown key"),
+        ('quarter = 2', "events[1].set: expected a table"),
+    ],
+)
+def test_bad_events_are_reported_with_their_position(tmp_path, event, message):
+    path = tmp_path / "events.toml"
+    path.write_text(f'preset = "ndpr"\n[[events]]\n{event}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert message in str(err.value)
+
+
+def test_missing_keys_in_a_complete_file_are_named(tmp_path):
+    path = tmp_path / "bare.toml"
+    path.write_text("quarters = 4\n")
+    with pytest.raises(ScenarioError, match="missing"):
+        load_scenario(path)
+
+
+def test_docs_list_every_key_exactly_as_the_code_has_them():
+    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    start, end = "<!-- keys:start -->\n", "\n<!-- keys:end -->"
+    assert start in doc and end in doc
+    block = doc.split(start, 1)[1].split(end, 1)[0]
+    table = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "keys", "--markdown"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout.strip()
+    assert block.strip() == table
