@@ -14,15 +14,16 @@ from typing import Any
 import mesa
 import numpy as np
 
+_NONE = np.zeros(0, dtype=int)  # no rows
 EQUITY_SHARE = 0.3  # share of an investment paid from the firm's own cash; the rest is borrowed
 EXPECTATION_WEIGHT = 0.25  # weight of the latest realised price in the expected price
 
 
-def capital_recovery(rate: np.ndarray | float, years: int) -> np.ndarray | float:
+def capital_recovery(rate: float, years: int) -> float:
     """Share of an investment that must come back each year to pay it off over `years`."""
-    rate = np.asarray(rate, float)
-    safe = np.where(rate > 0, rate, 1.0)
-    return np.where(rate > 0, safe / (1.0 - (1.0 + safe) ** -years), 1.0 / years)
+    if rate <= 0:
+        return 1.0 / years
+    return rate / (1.0 - (1.0 + rate) ** -years)
 
 
 class FirmBook:
@@ -62,21 +63,16 @@ class FirmBook:
         return len(self.ids)
 
     def incentive_price(
-        self,
-        interest_rate: float,
-        concessional_rate: np.ndarray,
-        financing: np.ndarray,
-        asset_life: int,
+        self, interest_rate: float, concessional_rate: float, financing: np.ndarray, asset_life: int
     ) -> np.ndarray:
         """Price at which new capacity pays back: cash cost plus the annual capital charge.
 
         capex in USD m per kt/yr equals USD per kg/yr, so the charge comes out in USD/kg.
         Government financing replaces part of the commercial rate with the concessional one.
         """
-        recovery = (1 - financing) * capital_recovery(interest_rate, asset_life) + (
-            financing * capital_recovery(concessional_rate, asset_life)
-        )
-        return self.cash_cost + self.capex * recovery
+        commercial = capital_recovery(interest_rate, asset_life)
+        concessional = capital_recovery(concessional_rate, asset_life)
+        return self.cash_cost + self.capex * (commercial + financing * (concessional - commercial))
 
     def settle(self, price: float, floor_paid: np.ndarray) -> None:
         """Book the quarter: sales at the market price, floor top-ups, costs and interest."""
@@ -94,13 +90,19 @@ class FirmBook:
 
     def fail(self, quarter: int) -> np.ndarray:
         """Firms whose cash has run out are bankrupt; returns their rows."""
-        failed = np.flatnonzero(self.alive & (self.cash < 0))
+        broke = self.alive & (self.cash < 0)
+        if not broke.any():
+            return _NONE
+        failed = np.flatnonzero(broke)
         self.alive[failed] = False
         self.bankrupt_quarter[failed] = quarter
         return failed
 
     def complete_projects(self, quarter: int) -> np.ndarray:
-        done = np.flatnonzero(self.alive & (self.ready_quarter == quarter))
+        ready = self.alive & (self.ready_quarter == quarter)
+        if not ready.any():
+            return _NONE
+        done = np.flatnonzero(ready)
         self.capacity[done] += self.building[done]
         self.building[done] = 0.0
         self.ready_quarter[done] = -1
@@ -124,6 +126,8 @@ class FirmBook:
             & (self.expected_price >= incentive)
             & (self.cash >= EQUITY_SHARE * cost)
         )
+        if not go.any():
+            return _NONE
         rows = np.flatnonzero(go)
         borrowed = (1 - EQUITY_SHARE) * cost[rows]
         self.cash[rows] -= EQUITY_SHARE * cost[rows]
@@ -139,6 +143,7 @@ class FirmBook:
     def dispose(self, rows: np.ndarray) -> float:
         """Take a bankrupt firm's plant off its books; returns the capacity (t/yr) for sale."""
         capacity = float(self.capacity[rows].sum())
+        self.soft_debt[rows] = 0.0  # written off with the firm
         self.capacity[rows] = 0.0
         self.building[rows] = 0.0
         self.ready_quarter[rows] = -1

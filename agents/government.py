@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import mesa
-import numpy as np
 
 if TYPE_CHECKING:
     from market.model import MineralMarket
@@ -49,6 +48,7 @@ class Government(mesa.Agent):
         self.floor_exhausted = False
         self.spent = 0.0  # USD m, cumulative, net of receipts
         self.committed = 0.0  # USD m budgeted at activation, for budget pressure
+        self.spent_at_activation = 0.0
         self.floor_paid = 0.0  # USD m this quarter, net of upside taken back
         self.stockpile_bought = 0.0  # t this quarter
         self.stockpile_released = 0.0
@@ -120,34 +120,35 @@ class Government(mesa.Agent):
 
     # --- price floor -------------------------------------------------------------------------
 
-    def pay_floor(self, price: float, covered_sold: np.ndarray) -> np.ndarray:
-        """Contract for difference on its producers' sales (t): pays floor - price below the
-        floor, takes its upside share above it. Returns USD m per covered firm (negative when
-        the government takes upside). Pays no more than the budget left."""
+    def floor_rate(self, price: float) -> float:
+        """What the contract for difference moves per kg its producers sell (USD/kg): the gap
+        up to the floor, paid to them, or its upside share of the price above the floor, paid
+        back; 0 when no floor is in force."""
         floor = self.floor_support()
         if floor == 0.0:
-            self.floor_paid = 0.0
-            return np.zeros_like(covered_sold)
+            return 0.0
         gap = floor - price
-        rate = gap if gap > 0 else gap * self.floor_upside_share
-        due = covered_sold * rate / 1000.0
-        owed = float(due.sum())
-        if owed > self.floor_budget:
-            due = due * (self.floor_budget / owed)
-            owed = self.floor_budget
-        self.floor_budget -= max(owed, 0.0)
-        self.floor_paid = owed
-        self.spent += owed
-        if self.floor_budget <= 0 and not self.floor_exhausted:
+        return gap if gap > 0 else gap * self.floor_upside_share
+
+    def settle_floor(self, owed: float) -> float:
+        """Pay what the floor owes this quarter (USD m; negative when it takes upside) out of
+        its budget. Returns the share of it paid: less than 1 when the budget runs out."""
+        paid = min(owed, self.floor_budget)
+        share = paid / owed if owed > 0 else 1.0
+        self.floor_budget -= max(paid, 0.0)
+        self.floor_paid = paid
+        self.spent += paid
+        if owed > 0 and self.floor_budget <= 0 and not self.floor_exhausted:
             self.floor_exhausted = True
-            self.model.say(
-                f"{self.country} floor budget is spent: the {floor:.0f} USD/kg floor stops"
-            )
-        return due
+            floor = f"{self.floor_price:.0f} USD/kg"
+            self.model.say(f"{self.country} floor budget is spent: the {floor} floor stops")
+        return share
 
     def fiscal_pressure(self) -> float:
         """Share of what it committed to the response that is already spent (0..1)."""
-        return min(self.spent / self.committed, 1.0) if self.committed > 0 else 0.0
+        if self.committed <= 0:
+            return 0.0
+        return min((self.spent - self.spent_at_activation) / self.committed, 1.0)
 
 
 class ResponseGroup(mesa.Agent):
@@ -214,6 +215,7 @@ class ResponseGroup(mesa.Agent):
         for gov in m.governments.values():
             gov.joined = gov.member and (self.cohesion >= 1.0 or m.rng.random() < self.cohesion)
             gov.committed = gov.floor_budget + gov.stockpile_budget
+            gov.spent_at_activation = gov.spent
         joined = [g for g in m.governments.values() if g.joined]
         moves = [f"{g.country} floor {g.floor_price:.0f} USD/kg" for g in joined if g.floor_price]
         duties = sorted({g.duty for g in joined if g.duty > 0})

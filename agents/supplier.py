@@ -23,8 +23,11 @@ class DominantSupplier(mesa.Agent):
       budget pays the profit it gives up against market play, and dumping ends when it is spent.
     - restrict: an export quota caps allied-market sales at (1 - quota_cut) of the year before.
     - adaptive: dumps when the allied producers' share of their market passes `adaptive_trigger`,
-      stops when `adaptive_exit_target` of their capacity has gone or the budget runs low, then
+      stops when `adaptive_exit_target` of their capacity has gone or the budget is spent, then
       plays market (and so recoups).
+
+    The budget pays each dumping quarter's sacrifice; the quarter that spends it may overshoot
+    it, and the supplier bears the rest.
     """
 
     model: MineralMarket
@@ -44,7 +47,7 @@ class DominantSupplier(mesa.Agent):
         self.share = share  # of all sales last quarter
         self.mode = "market"  # what it actually did this quarter: market, dump or restrict
         self.campaign_start_capacity: float | None = None
-        self.quota: float | None = None  # t per quarter into the allied market
+        self.quota_reference: float | None = None  # allied sales, t/quarter, before the quota
         self.allied_sales: deque[float] = deque(maxlen=4)
         self.plan: dict[str, tuple[float, float]] = {}  # market play: region -> (t, net USD/kg)
         self.profit = 0.0  # USD m this quarter
@@ -62,7 +65,7 @@ class DominantSupplier(mesa.Agent):
     def choose_mode(self) -> str:
         m = self.model
         if self.strategy != "restrict":
-            self.quota = None
+            self.quota_reference = None
         if self.strategy == "market":
             return "market"
         if self.strategy == "restrict":
@@ -82,6 +85,10 @@ class DominantSupplier(mesa.Agent):
                 why = "its budget is spent" if self.budget <= 0 else "rivals have exited"
                 m.say(f"dominant supplier ends its price war ({why}) and raises prices")
         return "dump" if self.campaign_start_capacity is not None else "market"
+
+    def quota(self) -> float:
+        """Export quota, t per quarter: (1 - quota_cut) of allied sales in the year before."""
+        return (1.0 - self.quota_cut) * (self.quota_reference or 0.0)
 
     def offers(self) -> dict[str, tuple[float, float]]:
         """Region -> (tonnes this quarter, ask in USD/kg as buyers there see it, duty included)."""
@@ -104,19 +111,18 @@ class DominantSupplier(mesa.Agent):
             )
             offers["allied"] = (max(float(wanted), 0.0), gross)
         elif self.mode == "restrict":
-            if self.quota is None:
-                before = (
+            if self.quota_reference is None:
+                self.quota_reference = (
                     sum(self.allied_sales) / len(self.allied_sales)
                     if self.allied_sales
                     else offers["allied"][0]
                 )
-                self.quota = (1.0 - self.quota_cut) * before
                 m.say(
                     f"dominant supplier cuts its export quota by {self.quota_cut:.0%} "
-                    f"to {self.quota * 4:,.0f} t/yr"
+                    f"to {self.quota() * 4:,.0f} t/yr"
                 )
             q, ask = offers["allied"]
-            offers["allied"] = (min(q, self.quota), ask)
+            offers["allied"] = (min(q, self.quota()), ask)
 
         total = sum(q for q, _ in offers.values())
         limit = self.capacity / 4.0

@@ -15,7 +15,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"minerals: error: {message} (see minerals {self.prog.split()[-1]} --help)\n")
+        self.exit(2, f"minerals: error: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:

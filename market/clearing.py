@@ -9,6 +9,7 @@ market clears at the cap and the unmet consumer demand is the shortage.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,10 @@ class DemandCurve:
     elasticity: float
 
     def quantity(self, price: float | np.ndarray) -> float | np.ndarray:
+        if isinstance(price, float | int):
+            if price <= 0:
+                return math.inf
+            return self.reference_qty * (price / self.reference_price) ** self.elasticity
         with np.errstate(divide="ignore"):
             return self.reference_qty * (np.asarray(price, float) / self.reference_price) ** (
                 self.elasticity
@@ -74,25 +79,29 @@ def clear_market(
     bid_limit = np.zeros(0) if bid_limit is None else np.asarray(bid_limit, float)
     if price_cap <= 0:
         raise ValueError("price_cap must be positive")
-    if np.any(bid_limit >= price_cap):
+    if np.any((bid_limit >= price_cap) & (bid_qty > 0)):
         raise ValueError("bid limits must be below the price cap")
 
     live = offer_qty > 0
-    asks = np.minimum(offer_ask, price_cap)
+    asks = np.clip(offer_ask, 0.0, price_cap)
     bids_live = bid_qty > 0
 
-    # Candidate prices: every ask and bid limit below the cap, and the cap itself.
-    points = np.unique(
-        np.concatenate([asks[live], bid_limit[bids_live], [price_cap]]).clip(0.0, price_cap)
-    )
-    sorted_asks = np.sort(asks[live])
-    cum_offer = np.concatenate([[0.0], np.cumsum(offer_qty[live][np.argsort(asks[live])])])
-    supply_at = cum_offer[np.searchsorted(sorted_asks, points, side="right")]
-    order_b = np.argsort(bid_limit[bids_live])
-    sorted_limits = bid_limit[bids_live][order_b]
-    cum_bid_from_top = np.concatenate([np.cumsum(bid_qty[bids_live][order_b][::-1])[::-1], [0.0]])
-    bids_at = cum_bid_from_top[np.searchsorted(sorted_limits, points, side="left")]
-    demand_at = demand.quantity(points) + bids_at
+    # Candidate prices: every ask and bid limit, and the cap. Repeats do no harm.
+    live_asks, live_limits = asks[live], bid_limit[bids_live]
+    points = np.sort(np.concatenate([live_asks, live_limits, [price_cap]]))
+    order = np.argsort(live_asks)
+    cum_offer = np.concatenate([[0.0], np.cumsum(offer_qty[live][order])])
+    supply_at = cum_offer[np.searchsorted(live_asks[order], points, side="right")]
+    demand_at = demand.quantity(points)
+    if live_limits.size:
+        order_b = np.argsort(live_limits)
+        from_top = np.cumsum(bid_qty[bids_live][order_b][::-1])[::-1]
+        bids_at = np.concatenate([from_top, [0.0]])[
+            np.searchsorted(live_limits[order_b], points, side="left")
+        ]
+        demand_at = demand_at + bids_at
+    else:
+        bids_at = np.zeros_like(points)
 
     covered = np.flatnonzero(supply_at >= demand_at)
     if covered.size == 0:

@@ -25,8 +25,10 @@ INDICATORS: dict[str, str] = {
     "stockpile": "tonnes held in allied strategic stockpiles",
     "shortage": "consumer demand unmet at the price cap this quarter, t",
     "dumping": "the rapid-response group flags dumping this quarter",
-    "response_active": "allied counter-moves are in force this quarter",
-    "fiscal_cost": "allied governments' spending so far, net of receipts, USD m",
+    "response_active": "the rapid-response group's coordinated counter-moves are in force",
+    "fiscal_cost": "allied governments' spending so far, USD m: floor payments, stockpile "
+    "purchases and the cost of concessional loans, less floor upside and stockpile sales "
+    "(duty collected is reported apart, as duty_revenue)",
     "dominant_profit": "dominant supplier's operating profit this quarter, USD m",
     "dominant_sacrifice": "profit the dominant supplier has given up against market play, USD m",
     "hhi": "Herfindahl-Hirschman index of all sellers' shares, 0-10,000",

@@ -14,7 +14,7 @@ from agents.firm import FirmBook
 from agents.recycler import RecyclerBook
 from market.clearing import Clearing, DemandCurve, clear_market
 from market.demand import REGIONS, Demand
-from market.metrics import COLUMNS, measure
+from market.metrics import COLUMNS, INDICATORS, LEDGER, measure
 from market.scenarios import Scenario, ScenarioError, load_scenario
 
 AGENT_COLUMNS = (
@@ -81,7 +81,8 @@ class MineralMarket(mesa.Model):
         self.price_last = {r: reference for r in REGIONS}
         self.shortage_last = 0.0
         self.duty_last = 0.0
-        self.consumption_allied: list[float] = []  # t per quarter, for recyclers' scrap
+        self.consumption_allied = np.zeros(0)  # t per quarter so far, for recyclers' scrap
+        self._initial_allied = self.demand.curves["allied"].reference_qty
         self.observed = self._firm_offers()  # what the supplier saw of the fringe last quarter
         allied_output = float(self.observed[0].sum())
         total_demand = sum(self.demand.curves[r].reference_qty for r in REGIONS)
@@ -98,8 +99,9 @@ class MineralMarket(mesa.Model):
         self.indicators: dict[str, Any] = {}
         self.quarter_result: dict[str, float] = {}
         self._agent_rows: list[pd.DataFrame] = []
+        self._ledger: list[dict[str, Any]] = []  # per-quarter flows beside the indicators
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: partial(_report, name) for name in COLUMNS[1:]}
+            model_reporters={name: partial(_report, name) for name in INDICATORS}
         )
         self.running = True
 
@@ -124,9 +126,9 @@ class MineralMarket(mesa.Model):
 
     def allied_duty(self) -> float:
         """Demand-weighted duty the members in force levy on the supplier's allied sales."""
-        weights = np.array([g.demand_share for g in self._gov_list])
-        duties = np.array([g.duty_in_force() for g in self._gov_list])
-        return float((weights * duties).sum() / weights.sum()) if weights.sum() > 0 else 0.0
+        weight = sum(g.demand_share for g in self._gov_list)
+        levied = sum(g.demand_share * g.duty_in_force() for g in self._gov_list)
+        return levied / weight if weight > 0 else 0.0
 
     def observed_fringe(self, region: str, price: float, strictly_below: bool = False) -> float:
         """Tonnes allied firms offered last quarter at or under `price` (none in the world)."""
@@ -230,7 +232,8 @@ class MineralMarket(mesa.Model):
         # 7. Collect.
         self.indicators = measure(self)
         self.datacollector.collect(self)
-        self._record_agents(quarter)
+        self._ledger.append({name: self.indicators[name] for name in LEDGER})
+        self._record_agents()
         if quarter >= self.quarters:
             self.running = False
 
@@ -244,19 +247,18 @@ class MineralMarket(mesa.Model):
         return np.concatenate([p_qty, r_qty]), np.concatenate([p_ask, r_ask])
 
     def _scrap(self) -> np.ndarray:
-        """End-of-life tonnes reaching each recycler: allied consumption `scrap_lag` ago."""
+        """End-of-life tonnes reaching each recycler: allied consumption `scrap_lag` ago; before
+        the run, what demand was then given its growth."""
         book = self.recyclers
-        base = self.spec.params["demand"]["allied"] / 4.0
+        when = self.steps - book.scrap_lag.astype(int)  # the quarter the scrap was consumed
+        seen = len(self.consumption_allied)
         growth = (1.0 + self.demand.growth) ** 0.25
-        history = np.asarray(self.consumption_allied)
-        when = self.steps - book.scrap_lag.astype(int)  # quarter the scrap was consumed
-        before_start = base * growth ** (when - 1).astype(float)
-        known = (when >= 1) & (when <= len(history))
-        from_history = (
-            history[np.clip(when - 1, 0, max(len(history) - 1, 0))] if len(history) else 0
+        consumed = np.where(
+            when >= 1,
+            self.consumption_allied[np.clip(when - 1, 0, max(seen - 1, 0))] if seen else 0.0,
+            self._initial_allied * growth ** (when - 1.0),
         )
-        share = 1.0 / max(len(book), 1)  # recyclers split the scrap stream
-        return np.where(known, from_history, before_start) * share
+        return consumed / max(int(book.alive.sum()), 1)  # recyclers in business share the scrap
 
     def _settle(self, quarter: int, allied: Clearing, world: Clearing, duty: float) -> None:
         n_p, n_r = len(self.producers), len(self.recyclers)
@@ -271,18 +273,20 @@ class MineralMarket(mesa.Model):
             supplier_sold, prices, duty, float(self.observed[0].sum()), market_total
         )
 
-        floor_p, floor_r = np.zeros(n_p), np.zeros(n_r)
-        paid = 0.0
+        # Price floors: each government's contract for difference on its own firms' sales.
+        rates = np.array([g.floor_rate(allied.price) for g in self._gov_list])
+        p_idx, r_idx = self.producers.country_idx, self.recyclers.country_idx
+        floor_p = self.producers.sold * rates[p_idx] / 1000.0
+        floor_r = self.recyclers.sold * rates[r_idx] / 1000.0
+        n_gov = len(self._gov_list)
+        owed = np.bincount(p_idx, floor_p, n_gov) + np.bincount(r_idx, floor_r, n_gov)
+        paid_share = np.array(
+            [g.settle_floor(float(o)) for g, o in zip(self._gov_list, owed, strict=True)]
+        )
+        floor_p *= paid_share[p_idx]
+        floor_r *= paid_share[r_idx]
+        paid = sum(g.floor_paid for g in self._gov_list)
         for i, gov in enumerate(self._gov_list):
-            cov_p = self.producers.country_idx == i
-            cov_r = self.recyclers.country_idx == i
-            due = gov.pay_floor(
-                allied.price,
-                np.concatenate([self.producers.sold[cov_p], self.recyclers.sold[cov_r]]),
-            )
-            floor_p[cov_p] = due[: cov_p.sum()]
-            floor_r[cov_r] = due[cov_p.sum() :]
-            paid += gov.floor_paid
             gov.settle_stockpile(float(allied.filled[i]), float(released[i]), allied.price)
         self.producers.settle(allied.price, floor_p)
         self.recyclers.settle(allied.price, floor_r)
@@ -291,7 +295,7 @@ class MineralMarket(mesa.Model):
             for row in book.fail(quarter):
                 self._sell_assets(book, int(row), kind)
 
-        self.consumption_allied.append(allied.consumption)
+        self.consumption_allied = np.append(self.consumption_allied, allied.consumption)
         self.price_last = prices
         self.shortage_last = allied.shortage + world.shortage
         self.duty_last = duty
@@ -343,13 +347,10 @@ class MineralMarket(mesa.Model):
                     f"{incentive[row]:.0f}); ready in Q{book.ready_quarter[row]}"
                 )
             # The concessional loans cost each government the gap between the two rates.
-            subsidy = (
-                np.bincount(book.country_idx, weights=book.soft_debt, minlength=len(self._gov_list))
-                * (rate - soft)
-                / 4.0
-            )
-            for gov, cost in zip(self._gov_list, subsidy, strict=True):
-                gov.spent += float(cost)
+            if book.soft_debt.any():  # written off when a firm goes bankrupt
+                subsidy = np.bincount(book.country_idx, book.soft_debt, len(self._gov_list))
+                for gov, debt in zip(self._gov_list, subsidy, strict=True):
+                    gov.spent += float(debt) * (rate - soft) / 4.0
 
     def _complete_projects(self, quarter: int) -> None:
         for book in (self.producers, self.recyclers):
@@ -362,6 +363,8 @@ class MineralMarket(mesa.Model):
     # --- timeline and levers -----------------------------------------------------------------
 
     def _fire(self, event: Any) -> None:
+        if event.quarter > self.quarters:
+            return  # after the end of a run cut shorter than its timeline
         for path, value in event.changes.items():
             self.apply(path, value)
         if event.label:
@@ -407,39 +410,27 @@ class MineralMarket(mesa.Model):
 
     # --- results -----------------------------------------------------------------------------
 
-    def _record_agents(self, quarter: int) -> None:
-        """Keep this quarter's per-agent numbers as arrays; `agent_table` builds the frame."""
-        s, govs, books = self.supplier, self._gov_list, (self.producers, self.recyclers)
-        n_firms = sum(len(b) for b in books)
-        zeros = np.zeros(n_firms)
-        self._agent_rows.append(
-            {
-                "quarter": np.full(n_firms + 1 + len(govs), quarter),
-                "alive": np.concatenate([*(b.alive for b in books), np.ones(1 + len(govs), bool)]),
-                "capacity": np.concatenate(
-                    [*(b.capacity for b in books), [s.capacity], np.zeros(len(govs))]
-                ),
-                "sold": np.concatenate(
-                    [
-                        *(b.sold for b in books),
-                        [sum(s.sold.values())],
-                        [g.stockpile_released for g in govs],
-                    ]
-                ),
-                "profit": np.concatenate(
-                    [*(b.profit for b in books), [s.profit], np.zeros(len(govs))]
-                ),
-                "cash": np.concatenate(
-                    [
-                        *(b.cash for b in books),
-                        [s.budget],
-                        [g.floor_budget + g.stockpile_budget for g in govs],
-                    ]
-                ),
-                "stockpile": np.concatenate([zeros, [0.0], [g.stockpile for g in govs]]),
-                "spent": np.concatenate([zeros, [s.sacrifice], [g.spent for g in govs]]),
-            }
-        )
+    def _record_agents(self) -> None:
+        """Keep this quarter's per-agent numbers; `agent_table` builds the frame from them."""
+        s = self.supplier
+        firms = [
+            np.stack([b.alive, b.capacity, b.sold, b.profit, b.cash], axis=1)
+            for b in (self.producers, self.recyclers)
+        ]
+        others = [(1.0, s.capacity, sum(s.sold.values()), s.profit, s.budget, 0.0, s.sacrifice)]
+        others += [
+            (
+                1.0,
+                0.0,
+                g.stockpile_released,
+                0.0,
+                g.floor_budget + g.stockpile_budget,
+                g.stockpile,
+                g.spent,
+            )
+            for g in self._gov_list
+        ]
+        self._agent_rows.append((firms, others))
 
     def agent_table(self) -> pd.DataFrame:
         """One row per agent per quarter (0 where a column does not apply to a kind).
@@ -462,17 +453,25 @@ class MineralMarket(mesa.Model):
             + ["government"] * len(govs)
         )
         countries = [*(c for b in books for c in b.country), "CN", *(g.country for g in govs)]
-        if not self._agent_rows:
-            return pd.DataFrame(columns=list(AGENT_COLUMNS))
-        rows = self._agent_rows
-        frame = pd.DataFrame({k: np.concatenate([r[k] for r in rows]) for k in rows[0]})
-        frame["agent"] = names * len(rows)
-        frame["kind"] = kinds * len(rows)
-        frame["country"] = countries * len(rows)
+        quarters = len(self._agent_rows)
+        blocks = []
+        for firms, others in self._agent_rows:
+            for block in firms:  # firms hold no stockpile and spend nothing
+                blocks.append(np.hstack([block, np.zeros((len(block), 2))]))
+            blocks.append(np.array(others, float))
+        values = np.vstack(blocks) if blocks else np.zeros((0, 7))
+        frame = pd.DataFrame(values, columns=list(AGENT_COLUMNS[4:]))
+        frame["alive"] = frame["alive"].astype(bool)
+        frame["quarter"] = np.repeat(np.arange(1, quarters + 1), len(names))
+        frame["agent"] = names * quarters
+        frame["kind"] = kinds * quarters
+        frame["country"] = countries * quarters
         return frame[list(AGENT_COLUMNS)]
 
     def timeseries(self) -> pd.DataFrame:
         """One row per quarter: `quarter` and every indicator and ledger column."""
-        frame = self.datacollector.get_model_vars_dataframe()
+        frame = pd.concat(
+            [self.datacollector.get_model_vars_dataframe(), pd.DataFrame(self._ledger)], axis=1
+        )
         frame.insert(0, "quarter", range(1, len(frame) + 1))
         return frame[list(COLUMNS)]

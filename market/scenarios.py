@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +73,7 @@ def load_scenario(
 ) -> Scenario:
     """Load, merge over its preset, apply dotted overrides, validate. Raises ScenarioError."""
     tree, origin = _resolve(source)
+    own_name = tree.get("name")  # a preset's name is not the scenario's
     preset_name = tree.get("preset")
     if preset_name is not None:
         if preset_name not in presets():
@@ -83,7 +86,8 @@ def load_scenario(
     for path, value in (overrides or {}).items():
         _set_path(tree, path, _check_key(tree, path, value))
     events = _parse_events(tree, raw_events)
-    name = str(tree.get("name") or Path(origin).stem)
+    name = str(own_name or (Path(origin).stem if origin != "<mapping>" else "custom"))
+    tree["name"] = name
     return Scenario(name=name, params=tree, events=events, source=origin)
 
 
@@ -127,13 +131,21 @@ def _resolve(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], st
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a file read before and unchanged since is not parsed again."""
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        stat = os.stat(path)
+        tree = _parse_toml(str(path), stat.st_mtime_ns, stat.st_size)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: malformed TOML: {err}") from None
     except OSError as err:
         raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
+    return copy.deepcopy(tree)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_toml(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +191,15 @@ def _check_links(tree: dict[str, Any], path: str, value: Any) -> None:
         cap = tree.get("demand", {}).get("price_cap")
         if cap is not None and value >= cap:
             raise ScenarioError(f"{path}: must be below demand.price_cap ({cap:g} USD/kg)")
+    if path == "demand.price_cap":
+        limits = {
+            c: g.get("stockpile_buy_below") for c, g in (tree.get("governments") or {}).items()
+        }
+        highest = max((v for v in limits.values() if v is not None), default=None)
+        if highest is not None and value <= highest:
+            raise ScenarioError(
+                f"{path}: must be above every stockpile_buy_below (highest {highest:g} USD/kg)"
+            )
 
 
 def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
@@ -213,7 +234,7 @@ def _parse_events(tree: dict[str, Any], raw: Any) -> list[Event]:
     if not isinstance(raw, list):
         raise ScenarioError("events: expected a list of [[events]] tables")
     events = []
-    quarters = tree["quarters"]
+    last = int(FIELDS["quarters"].high)  # an event after the run's end never fires
     for i, item in enumerate(raw, start=1):
         where = f"events[{i}]"
         if not isinstance(item, dict):
@@ -224,9 +245,9 @@ def _parse_events(tree: dict[str, Any], raw: Any) -> list[Event]:
                 f"{where}.{sorted(extra)[0]}: unknown key; allowed: quarter, label, set"
             )
         q = item.get("quarter")
-        if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= quarters:
+        if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= last:
             raise ScenarioError(
-                f"{where}.quarter: expected a whole number from 1 to {quarters}, got {q!r}"
+                f"{where}.quarter: expected a whole number from 1 to {last}, got {q!r}"
             )
         changes = item.get("set")
         if not isinstance(changes, dict) or not changes:

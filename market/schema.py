@@ -270,4 +270,3 @@ def markdown_table() -> str:
         optional = " (optional)" if path in OPTIONAL else ""
         rows.append(f"| `{path}` | {spec.allowed()}{optional} | {spec.doc} |")
     return "\n".join(rows)
-

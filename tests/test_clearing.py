@@ -41,8 +41,9 @@ def test_identical_offers_share_the_margin_equally_whatever_their_order():
 
 def test_a_bid_above_the_price_is_filled_and_one_below_is_not():
     offers_q, offers_p = np.array([200.0]), np.array([45.0])
-    r = clear_market(offers_q, offers_p, CURVE, 1000.0, np.array([10.0, 10.0]),
-                     np.array([60.0, 30.0]))
+    r = clear_market(
+        offers_q, offers_p, CURVE, 1000.0, np.array([10.0, 10.0]), np.array([60.0, 30.0])
+    )
     assert r.price == 45.0
     assert r.filled.tolist() == [10.0, 0.0]
     assert r.accepted.sum() == pytest.approx(r.consumption + r.filled.sum())
@@ -50,8 +51,9 @@ def test_a_bid_above_the_price_is_filled_and_one_below_is_not():
 
 def test_bid_limits_must_sit_under_the_cap():
     with pytest.raises(ValueError, match="below the price cap"):
-        clear_market(np.array([1.0]), np.array([1.0]), CURVE, 100.0, np.array([1.0]),
-                     np.array([100.0]))
+        clear_market(
+            np.array([1.0]), np.array([1.0]), CURVE, 100.0, np.array([1.0]), np.array([100.0])
+        )
 
 
 offers = st.lists(

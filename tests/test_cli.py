@@ -14,9 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def minerals(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_scenarios_lists_each_with_one_line():
@@ -28,8 +33,19 @@ def test_scenarios_lists_each_with_one_line():
 
 
 def test_run_writes_the_four_outputs_and_prints_a_summary(tmp_path):
-    out = minerals("run", "--scenario", "dumping", "--quarters", "16", "--seed", "3",
-                   "--set", "supplier.budget=1500", "--out", str(tmp_path / "r"))
+    out = minerals(
+        "run",
+        "--scenario",
+        "dumping",
+        "--quarters",
+        "16",
+        "--seed",
+        "3",
+        "--set",
+        "supplier.budget=1500",
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert out.returncode == 0, out.stderr
     assert "dumping (seed 3, 16 quarters)" in out.stdout
     assert "bankruptcies" in out.stdout
@@ -51,7 +67,15 @@ def test_run_writes_the_four_outputs_and_prints_a_summary(tmp_path):
 
 def test_same_inputs_give_byte_identical_files(tmp_path):
     for name in ("a", "b"):
-        args = ["run", "--scenario", "alliance-fracture", "--seed", "5", "--out", str(tmp_path / name)]
+        args = [
+            "run",
+            "--scenario",
+            "alliance-fracture",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / name),
+        ]
         assert minerals(*args).returncode == 0
     for f in ("timeseries.csv", "agents.csv", "summary.json", "overview.png"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
@@ -61,8 +85,14 @@ def test_same_inputs_give_byte_identical_files(tmp_path):
     ("args", "message"),
     [
         (["--scenario", "nowhere"], "unknown scenario 'nowhere'"),
-        (["--set", "supplier.budgt=3"], "supplier.budgt: unknown key (did you mean supplier.budget?)"),
-        (["--set", "supplier.budget=lots"], "supplier.budget: expected a number from 0 to 1e+06 (USD m), got 'lots'"),
+        (
+            ["--set", "supplier.budgt=3"],
+            "supplier.budgt: unknown key (did you mean supplier.budget?)",
+        ),
+        (
+            ["--set", "supplier.budget=lots"],
+            "supplier.budget: expected a number from 0 to 1e+06 (USD m), got 'lots'",
+        ),
         (["--set", "alliance.cohesion=1.5"], "alliance.cohesion: expected a number from 0 to 1"),
         (["--set", "supplier.budget"], "--set 'supplier.budget': expected key=value"),
         (["--quarters", "0"], "quarters: expected a whole number from 1 to 400 (quarters), got 0"),

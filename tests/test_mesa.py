@@ -12,8 +12,11 @@ from market import INDICATORS, MineralMarket
 def test_batch_run_with_dotted_parameters_and_seeds():
     results = mesa.batch_run(
         MineralMarket,
-        parameters={"scenario": "coordinated-response", "alliance.coordination_delay": [0, 4],
-                    "quarters": 12},
+        parameters={
+            "scenario": "coordinated-response",
+            "alliance.coordination_delay": [0, 4],
+            "quarters": 12,
+        },
         rng=[1, 2],
         max_steps=100,
         number_processes=1,
@@ -36,17 +39,28 @@ def test_solara_viz_renders_and_reset_rebuilds_from_the_parameters():
     params = {
         "scenario": "dumping",
         "rng": 3,
-        "supplier.budget": {"type": "SliderFloat", "value": 2000.0, "label": "budget",
-                            "min": 0.0, "max": 5000.0, "step": 100.0},
+        "supplier.budget": {
+            "type": "SliderFloat",
+            "value": 2000.0,
+            "label": "budget",
+            "min": 0.0,
+            "max": 5000.0,
+            "step": 100.0,
+        },
     }
-    solara.render(SolaraViz(model, components=[make_plot_component("price_allied")],
-                            model_params=params), handle_error=False)
+    solara.render(
+        SolaraViz(model, components=[make_plot_component("price_allied")], model_params=params),
+        handle_error=False,
+    )
 
     current = solara.reactive(model)
     _, rc = solara.render(
-        ModelController(model=current, model_parameters={"scenario": "dumping", "rng": 5,
-                                                         "supplier.budget": 1500.0},
-                        render_interval=solara.reactive(1), use_threads=solara.reactive(False)),
+        ModelController(
+            model=current,
+            model_parameters={"scenario": "dumping", "rng": 5, "supplier.budget": 1500.0},
+            render_interval=solara.reactive(1),
+            use_threads=solara.reactive(False),
+        ),
         handle_error=False,
     )
     rc.find(v.Btn, children=["Step"]).widget.click()

@@ -91,7 +91,10 @@ def test_export_restriction_spikes_the_allied_price_then_it_falls_back():
     # ...because stockpiles, substitution and new supply all responded.
     assert ts.loc[ts["quarter"] > quota, "stockpile"].min() < ts["stockpile"].iloc[quota - 2]
     assert min(retained) < 1.0
-    assert ts.loc[ts["quarter"] > peak_quarter, "allied_capacity"].max() > ts["allied_capacity"].iloc[0]
+    assert (
+        ts.loc[ts["quarter"] > peak_quarter, "allied_capacity"].max()
+        > ts["allied_capacity"].iloc[0]
+    )
     assert ts["price_world"].min() > 0
 
 
@@ -131,8 +134,16 @@ def test_asset_review_decides_who_gets_a_bankrupt_producers_plant():
     assert gap >= before > 0  # the plants (and their growth since) went to the supplier
 
 
-SCENARIOS = ["baseline", "dumping", "coordinated-response", "export-restriction",
-             "dumping-vs-floor", "alliance-fracture", "recycling-push", "asset-grab"]
+SCENARIOS = [
+    "baseline",
+    "dumping",
+    "coordinated-response",
+    "export-restriction",
+    "dumping-vs-floor",
+    "alliance-fracture",
+    "recycling-push",
+    "asset-grab",
+]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -140,8 +151,9 @@ def test_books_close_every_quarter(scenario):
     model = play(scenario)
     ts = model.timeseries()
     assert not ts.isna().any().any()
-    assert np.allclose(ts["supply_allied"], ts["consumption_allied"] + ts["stockpile_change"],
-                       rtol=1e-9, atol=1e-6)
+    assert np.allclose(
+        ts["supply_allied"], ts["consumption_allied"] + ts["stockpile_change"], rtol=1e-9, atol=1e-6
+    )
     assert np.allclose(ts["supply_world"], ts["consumption_world"], rtol=1e-9, atol=1e-6)
     assert np.allclose(ts["floor_paid"], ts["floor_received"], rtol=1e-9, atol=1e-9)
     assert (ts[["price_allied", "price_world"]] > 0).all().all()
