@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -16,6 +18,11 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"minerals: error: {message} (see {self.prog} --help)\n")
+
+
+# Commands that live in their own module: name -> module. Each module has HELP (one line),
+# add_arguments(parser) and run(args) -> int, and imports its heavy libraries inside run().
+COMMANDS: dict[str, str] = {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,16 +50,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--out", type=Path, help="folder for the results (default: runs/SCENARIO)")
 
+    modules = {name: importlib.import_module(path) for name, path in COMMANDS.items()}
+    for name, module in modules.items():
+        module.add_arguments(commands.add_parser(name, help=module.HELP))
+
     args = parser.parse_args(argv)
     try:
         if args.command == "scenarios":
             return list_scenarios()
         if args.command == "keys":
             return list_keys(args.markdown)
+        if args.command in modules:
+            return modules[args.command].run(args)
         return run_command(args)
     except ScenarioError as err:
         print(f"minerals: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def list_scenarios() -> int:

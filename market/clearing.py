@@ -83,7 +83,7 @@ def clear_market(
         raise ValueError("bid limits must be below the price cap")
 
     live = offer_qty > 0
-    asks = np.clip(offer_ask, 0.0, price_cap)
+    asks = np.minimum(np.maximum(offer_ask, 0.0), price_cap)
     bids_live = bid_qty > 0
 
     # Candidate prices: every ask and bid limit, and the cap. Repeats do no harm.

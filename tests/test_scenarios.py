@@ -166,7 +166,7 @@ def test_events_past_the_end_of_a_shorter_run_never_fire():
 
 def test_a_price_cap_under_a_stockpile_buy_limit_is_refused_before_the_run():
     with pytest.raises(
-        ScenarioError, match="demand.price_cap: must be above every stockpile_buy_below"
+        ScenarioError, match=r"demand\.price_cap: must be above every stockpile_buy_below"
     ):
         MineralMarket("baseline", rng=1, **{"demand.price_cap": 50.0})
 
