@@ -44,6 +44,9 @@ class DominantSupplier(mesa.Agent):
         self.quota_cut: float = params["quota_cut"]
         self.adaptive_trigger: float = params["adaptive_trigger"]
         self.adaptive_exit_target: float = params["adaptive_exit_target"]
+        self.price_allied: float = params["price_allied"]  # USD/kg it names itself; 0: strategy
+        self.price_world: float = params["price_world"]
+        self.named_price = False  # a named price overrode the strategy this quarter
         self.share = share  # of all sales last quarter
         self.mode = "market"  # what it actually did this quarter: market, dump or restrict
         self.campaign_start_capacity: float | None = None
@@ -110,17 +113,18 @@ class DominantSupplier(mesa.Agent):
                 "allied", gross, strictly_below=True
             )
             offers["allied"] = (max(float(wanted), 0.0), gross)
-        elif self.mode == "restrict":
-            if self.quota_reference is None:
-                self.quota_reference = (
-                    sum(self.allied_sales) / len(self.allied_sales)
-                    if self.allied_sales
-                    else offers["allied"][0]
-                )
-                m.say(
-                    f"dominant supplier cuts its export quota by {self.quota_cut:.0%} "
-                    f"to {self.quota() * 4:,.0f} t/yr"
-                )
+        if self.mode == "restrict" and self.quota_reference is None:
+            self.quota_reference = (
+                sum(self.allied_sales) / len(self.allied_sales)
+                if self.allied_sales
+                else offers["allied"][0]
+            )
+            m.say(
+                f"dominant supplier cuts its export quota by {self.quota_cut:.0%} "
+                f"to {self.quota() * 4:,.0f} t/yr"
+            )
+        self._apply_named_prices(offers, net, duty)
+        if self.mode == "restrict":
             q, ask = offers["allied"]
             offers["allied"] = (min(q, self.quota()), ask)
 
@@ -129,6 +133,23 @@ class DominantSupplier(mesa.Agent):
         if total > limit:
             offers = {r: (q * limit / total, ask) for r, (q, ask) in offers.items()}
         return offers
+
+    def _apply_named_prices(
+        self, offers: dict[str, tuple[float, float]], market_net: float, duty: float
+    ) -> None:
+        """A player (or a scenario) may name the supplier's net price in a region: it then
+        offers what clears there at that price. Pricing under market play needs budget."""
+        m = self.model
+        self.named_price = False
+        for region, net in (("allied", self.price_allied), ("world", self.price_world)):
+            if net <= 0 or (net < market_net and self.budget <= 0):
+                continue
+            gross = net * (1.0 + duty) if region == "allied" else net
+            wanted = m.demand_curve(region).quantity(gross) - m.observed_fringe(
+                region, gross, strictly_below=True
+            )
+            offers[region] = (max(float(wanted), 0.0), gross)
+            self.named_price = True
 
     # --- after the market has cleared ----------------------------------------------------------
 
@@ -151,7 +172,7 @@ class DominantSupplier(mesa.Agent):
         if market_total > 0:
             self.share = max(1.0 - rivals_offered / market_total, 0.0)
         self.profit = sum((net[r] - self.cash_cost) * sold[r] for r in REGIONS) / 1000.0
-        if self.mode == "dump":
+        if self.mode == "dump" or self.named_price:
             market_play = sum((p - self.cash_cost) * q for q, p in self.plan.values()) / 1000.0
             given_up = max(market_play - self.profit, 0.0)
             self.sacrifice += given_up

@@ -223,6 +223,9 @@ def _validate_tree(tree: dict[str, Any]) -> None:
                 f"{table}: missing; a scenario needs at least one {table[:-1]} table"
             )
     for path in known:
+        if path not in flat and field_for(path).default is not None:
+            _set_path(tree, path, field_for(path).default)
+            flat[path] = field_for(path).default
         if path not in flat and path not in OPTIONAL:
             raise ScenarioError(f"{path}: missing; expected {field_for(path).allowed()}")
     for path in known:

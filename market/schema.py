@@ -30,6 +30,7 @@ class Field:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
+    default: Any = None  # a key with a default may be left out of a scenario
 
     def allowed(self) -> str:
         if self.kind == "choice":
@@ -71,8 +72,8 @@ def _fmt(x: float | None) -> str:
     return f"{x:g}" if x is not None else "?"
 
 
-def F(doc: str, unit: str, low: float, high: float) -> Field:
-    return Field("float", doc, unit, low, high)
+def F(doc: str, unit: str, low: float, high: float, default: float | None = None) -> Field:
+    return Field("float", doc, unit, low, high, default=default)
 
 
 def I(doc: str, unit: str, low: int, high: int) -> Field:  # noqa: E743
@@ -147,6 +148,21 @@ FIELDS: dict[str, Field] = {
         "share",
         0,
         1,
+    ),
+    "supplier.price_allied": F(
+        "net price it names for the allied market, overriding its strategy; 0: the strategy "
+        "decides",
+        "USD/kg",
+        0,
+        1e6,
+        default=0.0,
+    ),
+    "supplier.price_world": F(
+        "price it names for the rest of the world; 0: the strategy decides",
+        "USD/kg",
+        0,
+        1e6,
+        default=0.0,
     ),
     "supplier.adaptive_trigger": F(
         "allied producers' share of the allied market that starts an adaptive campaign",
@@ -268,5 +284,7 @@ def markdown_table() -> str:
     rows = ["| key | allowed | meaning |", "| --- | --- | --- |"]
     for path, spec in FIELDS.items():
         optional = " (optional)" if path in OPTIONAL else ""
+        if spec.default is not None:
+            optional = f" (default {spec.default:g})"
         rows.append(f"| `{path}` | {spec.allowed()}{optional} | {spec.doc} |")
     return "\n".join(rows)

@@ -181,3 +181,16 @@ def test_same_seed_same_run_and_a_different_seed_differs():
 
 def test_quarters_override_sets_the_run_length():
     assert len(series("baseline", quarters=12)) == 12
+
+
+def test_a_named_price_overrides_the_strategy_and_the_budget_pays_for_it():
+    quiet = {"alliance.response": "none"}  # no stockpile buying on top of consumers' demand
+    ts = series("baseline", quarters=8, **quiet, **{"supplier.price_allied": 40.0})
+    assert ts["price_allied"].round(6).eq(40.0).all()
+    assert ts["dominant_sacrifice"].is_monotonic_increasing
+    assert ts["dominant_sacrifice"].iloc[-1] > 0
+    assert ts["dominant_budget"].iloc[-1] < ts["dominant_budget"].iloc[0]
+    broke = series("baseline", quarters=8, **{"supplier.price_allied": 40.0, "supplier.budget": 0})
+    assert (broke["price_allied"] > 50).all()  # no budget: it cannot price under market play
+    dearer = series("baseline", quarters=8, **quiet, **{"supplier.price_world": 90.0})
+    assert dearer["price_world"].round(6).eq(90.0).all()
