@@ -98,7 +98,7 @@ class MineralMarket(mesa.Model):
 
         self.indicators: dict[str, Any] = {}
         self.quarter_result: dict[str, float] = {}
-        self._agent_rows: list[pd.DataFrame] = []
+        self._agent_rows: list[tuple[list[np.ndarray], list[tuple]]] = []  # per quarter
         self._ledger: list[dict[str, Any]] = []  # per-quarter flows beside the indicators
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_report, name) for name in INDICATORS}
@@ -156,6 +156,8 @@ class MineralMarket(mesa.Model):
         return float((book.cash_cost * weights).sum() / weights.sum())
 
     def allied_share_of_allied_market(self) -> float:
+        """Allied firms' share of last quarter's allied sales; before the first quarter, what
+        they offer against allied demand."""
         supply = self.quarter_result.get("supply_allied", 0.0)
         if supply <= 0:
             return float(self.observed[0].sum()) / max(
