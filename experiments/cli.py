@@ -22,7 +22,10 @@ class Parser(argparse.ArgumentParser):
 
 # Commands that live in their own module: name -> module. Each module has HELP (one line),
 # add_arguments(parser) and run(args) -> int, and imports its heavy libraries inside run().
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "validate": "experiments.validate",
+    "calibrate": "experiments.calibrate",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
