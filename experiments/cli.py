@@ -23,8 +23,11 @@ class Parser(argparse.ArgumentParser):
 # Commands that live in their own module: name -> module. Each module has HELP (one line),
 # add_arguments(parser) and run(args) -> int, and imports its heavy libraries inside run().
 COMMANDS: dict[str, str] = {
+    "sweep": "experiments.sweep_cli",
+    "analyze": "experiments.analyze_cli",
     "validate": "experiments.validate",
     "calibrate": "experiments.calibrate",
+    "ui": "experiments.ui",
 }
 
 

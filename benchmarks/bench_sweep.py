@@ -1,0 +1,372 @@
+"""`minerals sweep` beside `mesa.batch_run` on the same grid, and a large Sobol design.
+
+Part 1, the same 200-run grid both ways (2 processes each), run from a fresh interpreter as a
+user runs them, alternating between the two for --rounds rounds (median reported):
+
+  grid         scenario `coordinated-response`, 40 quarters, `alliance.coordination_delay`
+               0..19 x `supplier.budget` 1000 or 3000 USD m x 5 seeds = 200 runs.
+  sweep        `python -m experiments.cli sweep SPEC --out DIR --workers 2`: Parquet parts for
+               the runs (4 metrics) and every run's quarterly indicators.
+  batch_run    a script the way Mesa's documentation writes one: `mesa.batch_run(MineralMarket,
+               parameters, rng=[5 seeds], number_processes=2, data_collection_period=1,
+               max_steps=1000, display_progress=False)`, then, as users keep their results,
+               `pandas.DataFrame(results).to_parquet(...)`. Mesa collects every quarter's
+               indicators (data_collection_period=1), so both keep the same quarterly data.
+
+  wall time    from starting the command to its exit (time.perf_counter), interpreter start
+               and imports included.
+  CPU time     user + system CPU seconds of the command and every descendant it waited for
+               (getrusage(RUSAGE_CHILDREN) before and after): the work done, which other
+               load on the machine disturbs much less than it disturbs wall time.
+  peak memory  the highest sum of resident memory over the process tree (the command and all
+               its descendants: pool workers, Mesa's spawned workers and their resource
+               tracker), sampled from /proc every 50 ms: VmRSS from /proc/PID/status, which
+               counts a page shared by several processes once in each, and Pss from
+               /proc/PID/smaps_rollup, which splits a shared page between its sharers.
+
+Part 2, the Sobol design of experiments/specs/levers-sobol.toml: 8 parameters with N = 512
+(second order: N * (2 * 8 + 2) = 9,216 runs of 40 quarters) through `minerals sweep
+--workers 2`, then `minerals analyze` on it: runs per second over the sweep's own run time
+and over its whole wall time.
+
+The script reports; it asserts nothing and exits 0 unless it crashes. Run from the repository
+root:
+
+    .venv/bin/python benchmarks/bench_sweep.py                 # both parts, ~4 minutes
+    .venv/bin/python benchmarks/bench_sweep.py --skip-sobol    # part 1 only, ~1 minute
+    .venv/bin/python benchmarks/bench_sweep.py --rounds 5 --json /tmp/bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SAMPLE_SECONDS = 0.05
+TARGET_SPEED = 2.0  # batch_run wall time / sweep wall time
+TARGET_MEMORY = 0.1  # sweep peak memory / batch_run peak memory
+DELAYS = list(range(20))
+BUDGETS = [1000.0, 3000.0]
+SEEDS = 5
+QUARTERS = 40
+METRICS = '["bankruptcies", "fiscal_cost", "price_allied_mean", "dominant_share_final"]'
+
+GRID_SPEC = f"""
+scenario = "coordinated-response"
+quarters = {QUARTERS}
+replications = {SEEDS}
+seed = 1
+[design]
+method = "grid"
+[parameters]
+"alliance.coordination_delay" = {DELAYS}
+"supplier.budget" = {BUDGETS}
+[outputs]
+metrics = {METRICS}
+"""
+
+SOBOL_SPEC = ROOT / "experiments" / "specs" / "levers-sobol.toml"  # N = 512, 8 levers
+
+BATCH_RUN_SCRIPT = f"""
+import sys
+import time
+
+sys.path.insert(0, {str(ROOT)!r})
+import mesa
+import pandas as pd
+
+from market import MineralMarket
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    results = mesa.batch_run(
+        MineralMarket,
+        parameters={{
+            "scenario": "coordinated-response",
+            "quarters": {QUARTERS},
+            "alliance.coordination_delay": {DELAYS},
+            "supplier.budget": {BUDGETS},
+        }},
+        rng=list(range(1, {SEEDS + 1})),
+        number_processes=2,
+        data_collection_period=1,
+        max_steps=1000,
+        display_progress=False,
+    )
+    pd.DataFrame(results).to_parquet(sys.argv[1])
+    runs = len({{row["RunId"] for row in results}})
+    print(f"{{runs}} runs, {{len(results)}} rows in {{time.perf_counter() - start:.2f}} s")
+"""
+
+
+# --- measuring a process tree ---------------------------------------------------------------------
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += parents.get(pid, [])
+    return tree
+
+
+def _kib(path: str, field: str) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Peak summed RSS and PSS of a process and its descendants, sampled every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_rss_kib = 0
+        self.peak_pss_kib = 0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = _descendants(self.pid)
+            rss = sum(_kib(f"/proc/{p}/status", "VmRSS:") for p in pids)
+            pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids)
+            self.peak_rss_kib = max(self.peak_rss_kib, rss)
+            self.peak_pss_kib = max(self.peak_pss_kib, pss)
+            self.peak_processes = max(self.peak_processes, len(pids))
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Measure:
+    name: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+    peak_pss_mib: float
+    processes: int
+    output: str
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(name: str, args: list[str]) -> Measure:
+    cpu = _children_cpu()
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    memory = TreeMemory(proc.pid)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
+    memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed ({proc.returncode}):\n{err.decode()}")
+    return Measure(
+        name,
+        wall,
+        cpu,
+        memory.peak_rss_kib / 1024,
+        memory.peak_pss_kib / 1024,
+        memory.peak_processes,
+        out.decode().strip(),
+    )
+
+
+# --- the two parts -------------------------------------------------------------------------------
+
+
+def sweep_args(spec: Path, out: Path) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "experiments.cli",
+        "sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+
+
+def grid(rounds: int, work: Path) -> dict[str, list[Measure]]:
+    spec = work / "grid.toml"
+    spec.write_text(GRID_SPEC)
+    script = work / "batch_run_grid.py"
+    script.write_text(BATCH_RUN_SCRIPT)
+    results: dict[str, list[Measure]] = {"sweep": [], "batch_run": []}
+    for i in range(rounds):
+        order = ["sweep", "batch_run"] if i % 2 == 0 else ["batch_run", "sweep"]
+        for name in order:
+            target = work / f"{name}-{i}"
+            if name == "sweep":
+                m = measure(name, sweep_args(spec, target))
+            else:
+                m = measure(name, [PYTHON, str(script), str(target) + ".parquet"])
+            results[name].append(m)
+            print(
+                f"  round {i + 1} {name:<9} {m.wall_s:6.2f} s  CPU {m.cpu_s:6.2f} s  "
+                f"RSS {m.peak_rss_mib:6.0f} MiB  "
+                f"PSS {m.peak_pss_mib:6.0f} MiB  ({m.processes} processes)",
+                flush=True,
+            )
+    return results
+
+
+def sobol(samples: int, work: Path) -> dict[str, float | int | str]:
+    spec = work / "sobol.toml"
+    text = SOBOL_SPEC.read_text()
+    spec.write_text(re.sub(r"(?m)^samples = \d+", f"samples = {samples}", text))
+    out = work / "sobol"
+    m = measure("sobol sweep", sweep_args(spec, out))
+    reported = re.search(r"(\d+) run now on .* in ([\d.]+) s", m.output)
+    runs = int(reported.group(1)) if reported else 0
+    run_s = float(reported.group(2)) if reported else float("nan")
+    start = time.perf_counter()
+    analysis = subprocess.run(
+        [PYTHON, "-m", "experiments.cli", "analyze", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    analyze_s = time.perf_counter() - start
+    return {
+        "runs": runs,
+        "wall_s": m.wall_s,
+        "run_s": run_s,
+        "runs_per_s": runs / run_s,
+        "runs_per_s_wall": runs / m.wall_s,
+        "peak_rss_mib": m.peak_rss_mib,
+        "peak_pss_mib": m.peak_pss_mib,
+        "analyze_s": analyze_s,
+        "analysis": analysis.stdout,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of part 1 (default 3)")
+    parser.add_argument("--skip-sobol", action="store_true", help="part 1 only")
+    parser.add_argument("--skip-grid", action="store_true", help="part 2 only")
+    parser.add_argument("--samples", type=int, default=512, help="Sobol N (default 512)")
+    parser.add_argument("--keep", type=Path, help="keep the results in this folder")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args()
+
+    print(
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.2f} at the start"
+    )
+    report: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        if not args.skip_grid:
+            print(
+                f"Part 1: the same {len(DELAYS) * len(BUDGETS) * SEEDS}-run grid, 2 processes each"
+            )
+            rows = grid(args.rounds, work)
+            med = {
+                name: {
+                    "wall_s": statistics.median(m.wall_s for m in ms),
+                    "cpu_s": statistics.median(m.cpu_s for m in ms),
+                    "peak_rss_mib": statistics.median(m.peak_rss_mib for m in ms),
+                    "peak_pss_mib": statistics.median(m.peak_pss_mib for m in ms),
+                }
+                for name, ms in rows.items()
+            }
+            speed = med["batch_run"]["wall_s"] / med["sweep"]["wall_s"]
+            cpu_ratio = med["batch_run"]["cpu_s"] / med["sweep"]["cpu_s"]
+            rss = med["sweep"]["peak_rss_mib"] / med["batch_run"]["peak_rss_mib"]
+            pss = med["sweep"]["peak_pss_mib"] / med["batch_run"]["peak_pss_mib"]
+            print(
+                f"\n  median of {args.rounds}      wall time    CPU time   peak RSS (sum)   "
+                "peak PSS (sum)"
+            )
+            for name in ("sweep", "batch_run"):
+                r = med[name]
+                print(
+                    f"  {name:<16} {r['wall_s']:8.2f} s {r['cpu_s']:8.2f} s "
+                    f"{r['peak_rss_mib']:11.0f} MiB {r['peak_pss_mib']:12.0f} MiB"
+                )
+            verdict = "PASS" if speed >= TARGET_SPEED else "MISS"
+            print(f"  speed: batch_run / sweep wall time = {speed:.2f}x  (target >= 2)  {verdict}")
+            print(f"  work: batch_run / sweep CPU time = {cpu_ratio:.2f}x")
+            for label, ratio in (("RSS", rss), ("PSS", pss)):
+                verdict = "PASS" if ratio <= TARGET_MEMORY else "MISS"
+                print(
+                    f"  memory: sweep / batch_run peak {label} = {ratio:.2f}  (target <= 0.1)  "
+                    f"{verdict}"
+                )
+            report["grid"] = {
+                "median": med,
+                "speed_ratio": speed,
+                "cpu_ratio": cpu_ratio,
+                "rss_ratio": rss,
+                "pss_ratio": pss,
+                "rounds": {k: [asdict(m) for m in v] for k, v in rows.items()},
+            }
+        if not args.skip_sobol:
+            n = args.samples * (2 * 8 + 2)
+            print(
+                f"\nPart 2: Sobol design, 8 parameters, N = {args.samples}: {n:,} runs of "
+                f"{QUARTERS} quarters"
+            )
+            s = sobol(args.samples, work)
+            print(
+                f"  {s['runs']:,} runs in {s['run_s']:.1f} s of running ({s['runs_per_s']:.1f} "
+                f"runs/s); {s['wall_s']:.1f} s wall from the command's start "
+                f"({s['runs_per_s_wall']:.1f} runs/s); peak RSS {s['peak_rss_mib']:.0f} MiB, "
+                f"PSS {s['peak_pss_mib']:.0f} MiB; analyze {s['analyze_s']:.1f} s"
+            )
+            print("  " + str(s["analysis"]).strip().replace("\n", "\n  "))
+            report["sobol"] = s
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

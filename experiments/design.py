@@ -1,0 +1,540 @@
+"""Sweep specs: read and check a TOML spec, turn its design into runs with fixed ids and seeds.
+
+A spec names a scenario, a design method (grid, random, sobol, morris) and the dotted keys to vary.
+Everything here is checked before any run starts, with the scenario loader and schema that every
+other entry point uses, so a bad key or value gets the same one-line message everywhere. Run ids
+and seeds are pure functions of the spec: the same spec gives the same runs on any machine.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from market.metrics import INDICATORS
+from market.scenarios import Event, Scenario, load_scenario, named_scenarios, presets
+from market.schema import TABLES, ScenarioError, field_for
+
+METHODS = ("grid", "random", "sobol", "morris")
+TOP_KEYS = ("scenario", "quarters", "replications", "seed", "design", "parameters", "outputs")
+DESIGN_KEYS = ("method", "samples", "levels", "second_order")
+RANGE_KEYS = ("low", "high")
+MAX_RUNS = 10_000_000  # a typo such as samples = 5120000 should not start a week of work
+
+# SeedSequence spawn keys keep the streams apart: design sampling, run seeds, analysis bootstrap.
+DESIGN_STREAM, RUN_STREAM, ANALYSIS_STREAM = 0, 1, 2
+
+
+class SpecError(ScenarioError):
+    """A sweep spec or sweep option that cannot be used; the message is one line for a user.
+
+    A subclass of ScenarioError so that the CLI reports it like any bad scenario: one stderr line
+    and exit status 2."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One dotted key of the design.
+
+    kind "fixed": one value for every run; "values": a list (grid axis, or drawn uniformly from
+    it by `random`); "range": low..high, sampled by random, sobol or morris."""
+
+    key: str
+    kind: str
+    values: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    def from_unit(self, u: float) -> Any:
+        """Map a coordinate in [0, 1] onto the range. Whole-number keys take each integer in
+        low..high with equal probability (floor of u * (high - low + 1))."""
+        assert self.low is not None and self.high is not None
+        if self.integer:
+            lo, hi = int(self.low), int(self.high)
+            return min(hi, lo + math.floor(u * (hi - lo + 1)))
+        return float(self.low + u * (self.high - self.low))
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "kind": self.kind, "integer": self.integer}
+        if self.kind == "range":
+            out |= {"low": self.low, "high": self.high}
+        else:
+            out["values"] = list(self.values)
+        return out
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model run: `MineralMarket(spec.scenario, rng=seed, **params)` played to the end."""
+
+    run_id: int
+    point: int
+    replication: int
+    seed: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Design:
+    """The design points in order. `unit` holds the range parameters' coordinates in [0, 1]
+    (one column per entry of `factors`) for the methods whose analysis needs them."""
+
+    points: list[dict[str, Any]]
+    factors: tuple[str, ...] = ()
+    unit: np.ndarray | None = None
+
+
+@dataclass
+class SweepSpec:
+    """A checked sweep spec. `scenario` is the resolved scenario (its `quarters` already set);
+    `text` is the spec file as written, kept beside the results."""
+
+    scenario: Scenario
+    scenario_ref: str
+    quarters: int
+    replications: int
+    seed: int
+    method: str
+    samples: int | None
+    levels: int
+    second_order: bool
+    parameters: tuple[Parameter, ...]
+    metrics: tuple[str, ...]
+    source: str = "<mapping>"
+    text: str = ""
+    _design: Design | None = field(default=None, repr=False, compare=False)
+
+    # --- what the spec describes ---------------------------------------------------------
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """Keys that vary between design points, in spec order."""
+        return tuple(
+            p.key
+            for p in self.parameters
+            if p.kind == "range" or (p.kind == "values" and len(p.values) > 1)
+        )
+
+    def design(self) -> Design:
+        if self._design is None:
+            self._design = build_design(self)
+        return self._design
+
+    def runs(self) -> list[Run]:
+        """Every run: run id = point * replications + replication, seed from (seed, run id)."""
+        out = []
+        for point, params in enumerate(self.design().points):
+            for rep in range(self.replications):
+                run_id = point * self.replications + rep
+                out.append(Run(run_id, point, rep, run_seed(self.seed, run_id), dict(params)))
+        return out
+
+    def n_runs(self) -> int:
+        return len(self.design().points) * self.replications
+
+    # --- identity and storage ------------------------------------------------------------
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that decides the results, as plain JSON data: two specs with the same
+        canonical form give the same runs, whatever their formatting or comments."""
+        return {
+            "scenario": self.scenario_ref,
+            "scenario_tree": {
+                "name": self.scenario.name,
+                "params": self.scenario.params,
+                "events": [
+                    {"quarter": e.quarter, "label": e.label, "set": e.changes}
+                    for e in self.scenario.events
+                ],
+            },
+            "quarters": self.quarters,
+            "replications": self.replications,
+            "seed": self.seed,
+            "design": {
+                "method": self.method,
+                "samples": self.samples,
+                "levels": self.levels,
+                "second_order": self.second_order,
+            },
+            "parameters": [p.as_dict() for p in self.parameters],
+            "metrics": list(self.metrics),
+        }
+
+    def digest(self) -> str:
+        """sha256 of the canonical form; --resume refuses a folder whose digest differs. The
+        scenario counts by its content, so a moved or renamed scenario file still matches."""
+        content = self.canonical()
+        del content["scenario"]  # where the file was is not what it says: the tree is kept
+        blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any], source: str = "", text: str = "") -> SweepSpec:
+        """Rebuild a spec saved by a sweep (DIR/sweep.json), without reading the scenario again."""
+        tree = data["scenario_tree"]
+        events = [Event(e["quarter"], e["label"], dict(e["set"])) for e in tree["events"]]
+        scenario = Scenario(tree["name"], copy.deepcopy(tree["params"]), events, source)
+        params = tuple(
+            Parameter(
+                p["key"],
+                p["kind"],
+                tuple(p.get("values", ())),
+                p.get("low"),
+                p.get("high"),
+                p.get("integer", False),
+            )
+            for p in data["parameters"]
+        )
+        d = data["design"]
+        return cls(
+            scenario=scenario,
+            scenario_ref=data["scenario"],
+            quarters=data["quarters"],
+            replications=data["replications"],
+            seed=data["seed"],
+            method=d["method"],
+            samples=d["samples"],
+            levels=d["levels"],
+            second_order=d["second_order"],
+            parameters=params,
+            metrics=tuple(data["metrics"]),
+            source=source,
+            text=text,
+        )
+
+
+def run_seed(base_seed: int, run_id: int) -> int:
+    """The seed of one run: a 32-bit integer from numpy's SeedSequence of (base seed, run id).
+
+    Independent of the executor, the batch a run lands in and the order runs finish in."""
+    seq = np.random.SeedSequence(base_seed, spawn_key=(RUN_STREAM, run_id))
+    return int(seq.generate_state(1, np.uint32)[0])
+
+
+def stream(base_seed: int, which: int) -> np.random.Generator:
+    """A seeded generator for the design sampling or the analysis bootstrap."""
+    return np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(which,)))
+
+
+@functools.cache
+def metric_names() -> tuple[str, ...]:
+    """Every run metric `market.metrics.summarise` reports, in its order."""
+    import pandas as pd
+
+    from market.metrics import summarise
+
+    frame = pd.DataFrame({"quarter": [1], **{name: [0.0] for name in INDICATORS}})
+    return tuple(summarise(frame))
+
+
+def resolve_metric(name: Any) -> str:
+    """A metric as written in a spec -> its column name. A bare indicator means its final value:
+    "bankruptcies" -> "bankruptcies_final"."""
+    if isinstance(name, str):
+        if name in metric_names():
+            return name
+        if name in INDICATORS:
+            return f"{name}_final"
+    known = [*metric_names(), *INDICATORS]
+    hint = difflib.get_close_matches(str(name), known, n=1)
+    suffix = f" (did you mean {hint[0]}?)" if hint else ""
+    raise SpecError(
+        f"outputs.metrics: unknown metric {name!r}{suffix}; allowed: an indicator name (its "
+        "final value) or <indicator>_final, _mean, _min, _max, dumping_first_quarter, "
+        "dumping_quarters, response_active_first_quarter, response_active_quarters, "
+        "shortage_total, recycled_supply_total, dominant_profit_total (docs/sweeps.md)"
+    )
+
+
+# --- reading a spec --------------------------------------------------------------------------
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and check a spec file. Raises SpecError naming the file, key or line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        tree = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: malformed TOML: {err}") from None
+    return parse_spec(tree, source=str(path), base_dir=path.parent, text=text)
+
+
+def parse_spec(
+    tree: Mapping[str, Any],
+    source: str = "<mapping>",
+    base_dir: Path | None = None,
+    text: str = "",
+) -> SweepSpec:
+    """Check a spec given as a mapping (what `load_spec` reads from TOML)."""
+    _no_unknown(tree, TOP_KEYS, "")
+    scenario_ref = _scenario_ref(tree.get("scenario", "baseline"), base_dir)
+    base = load_scenario(scenario_ref)
+    quarters = tree.get("quarters", base.params["quarters"])
+    base = load_scenario(scenario_ref, {"quarters": quarters})
+    quarters = base.params["quarters"]
+    replications = _whole(tree.get("replications", 1), "replications", 1, 100_000)
+    seed = _whole(tree.get("seed", 1), "seed", 0, 2**63 - 1)
+
+    design = _table(tree.get("design", {}), "design")
+    _no_unknown(design, DESIGN_KEYS, "design.")
+    method = design.get("method", "grid")
+    if method not in METHODS:
+        hint = difflib.get_close_matches(str(method), METHODS, n=1)
+        suffix = f" (did you mean {hint[0]}?)" if hint else ""
+        raise SpecError(
+            f"design.method: unknown method {method!r}{suffix}; allowed: {', '.join(METHODS)}"
+        )
+    samples = None
+    if method != "grid":
+        if "samples" not in design:
+            raise SpecError(f"design.samples: missing; {method} needs the number of samples")
+        samples = _whole(design["samples"], "design.samples", 1, MAX_RUNS)
+        if method == "sobol" and samples & (samples - 1):
+            lower = 1 << (samples.bit_length() - 1)
+            raise SpecError(
+                f"design.samples: sobol needs a power of 2 (its sequence is balanced only "
+                f"then), got {samples}; try {lower} or {lower * 2}"
+            )
+    levels = 4
+    if "levels" in design:
+        if method != "morris":
+            raise SpecError(f"design.levels: only morris uses levels, not {method}")
+        levels = _whole(design["levels"], "design.levels", 2, 100)
+        if levels % 2:
+            raise SpecError(f"design.levels: morris needs an even number of levels, got {levels}")
+    second_order = True
+    if "second_order" in design:
+        if method != "sobol":
+            raise SpecError(f"design.second_order: only sobol uses second_order, not {method}")
+        second_order = design["second_order"]
+        if not isinstance(second_order, bool):
+            raise SpecError(f"design.second_order: expected true or false, got {second_order!r}")
+
+    raw_params = _table(tree.get("parameters", {}), "parameters")
+    parameters = tuple(_parameter(base, key, value, method) for key, value in raw_params.items())
+    if method in ("sobol", "morris") and not any(p.kind == "range" for p in parameters):
+        raise SpecError(
+            f"parameters: {method} needs at least one range, such as "
+            '"supplier.budget" = { low = 500, high = 20000 }'
+        )
+
+    outputs = _table(tree.get("outputs", {}), "outputs")
+    _no_unknown(outputs, ("metrics",), "outputs.")
+    raw_metrics = outputs.get("metrics", list(metric_names()))
+    if not isinstance(raw_metrics, list) or not raw_metrics:
+        raise SpecError("outputs.metrics: expected a non-empty list of metric names")
+    metrics = tuple(dict.fromkeys(resolve_metric(m) for m in raw_metrics))
+
+    spec = SweepSpec(
+        scenario=base,
+        scenario_ref=scenario_ref,
+        quarters=quarters,
+        replications=replications,
+        seed=seed,
+        method=method,
+        samples=samples,
+        levels=levels,
+        second_order=second_order,
+        parameters=parameters,
+        metrics=metrics,
+        source=source,
+        text=text,
+    )
+    runs = _count_points(spec) * replications  # counted before the design is built
+    if runs > MAX_RUNS:
+        raise SpecError(f"the design has {runs:,} runs, more than the {MAX_RUNS:,} a sweep allows")
+    return spec
+
+
+def _count_points(spec: SweepSpec) -> int:
+    ranges = sum(p.kind == "range" for p in spec.parameters)
+    if spec.method == "grid":
+        return math.prod(len(p.values) for p in spec.parameters if p.kind == "values")
+    assert spec.samples is not None
+    if spec.method == "sobol":
+        return spec.samples * (2 * ranges + 2 if spec.second_order else ranges + 2)
+    if spec.method == "morris":
+        return spec.samples * (ranges + 1)
+    return spec.samples
+
+
+def _scenario_ref(value: Any, base_dir: Path | None) -> str:
+    """A scenario name stays a name; a relative path is read from the spec file's folder."""
+    if not isinstance(value, str) or not value:
+        raise SpecError(
+            f"scenario: expected a scenario name or a path to a TOML file, got {value!r}"
+        )
+    if value in named_scenarios() or value in presets():
+        return value
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return str(path.resolve()) if path.exists() else str(path)
+
+
+def _parameter(base: Scenario, key: str, value: Any, method: str) -> Parameter:
+    if key == "quarters":
+        raise SpecError("parameters.quarters: set the run length at the top of the spec")
+    _require_key(base, key)
+    spec_field = field_for(key)
+    assert spec_field is not None
+    integer = spec_field.kind == "int"
+    check = functools.partial(_check_value, base, key)
+    if isinstance(value, dict):
+        _no_unknown(value, RANGE_KEYS, f"parameters.{key}.")
+        if method == "grid":
+            raise SpecError(
+                f"{key}: grid needs a list of values, such as [0, 2, 4]; a range "
+                "{ low, high } is for random, sobol and morris"
+            )
+        if spec_field.kind not in ("int", "float"):
+            raise SpecError(
+                f"{key}: a range needs a numeric key, and this one takes {spec_field.allowed()}; "
+                "give a list of values instead"
+            )
+        if set(value) != set(RANGE_KEYS):
+            raise SpecError(f"{key}: a range needs both low and high, got {sorted(value)}")
+        low, high = check(value["low"]), check(value["high"])
+        if not low < high:
+            raise SpecError(f"{key}: low ({low:g}) must be below high ({high:g})")
+        return Parameter(key, "range", low=low, high=high, integer=integer)
+    if isinstance(value, list):
+        if method in ("sobol", "morris"):
+            raise SpecError(
+                f"{key}: {method} needs a range {{ low = ..., high = ... }}, not a list; give one "
+                "value to hold it fixed"
+            )
+        if not value:
+            raise SpecError(f"{key}: the list of values is empty")
+        values = tuple(check(v) for v in value)
+        if len(set(map(repr, values))) != len(values):
+            raise SpecError(f"{key}: the list repeats a value; use replications for repeats")
+        return Parameter(key, "values", values, integer=integer)
+    return Parameter(key, "fixed", (check(value),), integer=integer)
+
+
+def _require_key(base: Scenario, key: str) -> None:
+    """Raise the loader's own "unknown key (did you mean ...)" error for a key the scenario
+    does not have, such as a misspelt key or a government it has no table for."""
+    parts = key.split(".")
+    known = field_for(key) is not None and (
+        parts[0] not in TABLES or parts[1] in (base.params.get(parts[0]) or {})
+    )
+    if not known:
+        _check_value(base, key, 0)  # an unknown key fails before its value is looked at
+        raise SpecError(f"{key}: unknown key")  # the loader always raises above
+
+
+def _check_value(base: Scenario, key: str, value: Any) -> Any:
+    """The value in its schema type, checked by the scenario loader itself, with its messages
+    (the allowed range and unit, or the rule that ties it to another value)."""
+    trial = Scenario(base.name, copy.deepcopy(base.params), [], base.source)
+    trial.set(key, value)
+    return trial.get(key)
+
+
+def _whole(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(f"{name}: expected a whole number from {low:,} to {high:,}, got {value!r}")
+    return value
+
+
+def _table(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SpecError(f"{name}: expected a table [{name}], got {value!r}")
+    return value
+
+
+def _no_unknown(tree: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+    for key in tree:
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            suffix = f" (did you mean {prefix}{hint[0]}?)" if hint else ""
+            raise SpecError(
+                f"{prefix}{key}: unknown key{suffix}; allowed: "
+                + ", ".join(f"{prefix}{a}" for a in allowed)
+            )
+
+
+# --- designs -------------------------------------------------------------------------------
+
+
+def salib_problem(factors: tuple[str, ...]) -> dict[str, Any]:
+    """SALib's problem over the unit cube: designs are sampled in [0, 1] and mapped onto each
+    range here, so Morris effects are per whole range and integer keys stay whole numbers."""
+    return {"num_vars": len(factors), "names": list(factors), "bounds": [[0.0, 1.0]] * len(factors)}
+
+
+def build_design(spec: SweepSpec) -> Design:
+    """The design points of a spec, in a fixed order (the point index is part of the run id)."""
+    fixed = {p.key: p.values[0] for p in spec.parameters if p.kind == "fixed"}
+    if spec.method == "grid":
+        axes = [p for p in spec.parameters if p.kind == "values"]
+        points = [
+            fixed | dict(zip((p.key for p in axes), combo, strict=True))
+            for combo in itertools.product(*(p.values for p in axes))
+        ]
+        return Design(_ordered(spec, points))
+
+    ranges = [p for p in spec.parameters if p.kind == "range"]
+    factors = tuple(p.key for p in ranges)
+    rng = stream(spec.seed, DESIGN_STREAM)
+    assert spec.samples is not None
+    if spec.method == "random":
+        unit = rng.random((spec.samples, len(ranges)))
+        choices = {
+            p.key: rng.integers(len(p.values), size=spec.samples)
+            for p in spec.parameters
+            if p.kind == "values"
+        }
+        points = []
+        for i in range(spec.samples):
+            point = dict(fixed)
+            point |= {p.key: p.from_unit(float(u)) for p, u in zip(ranges, unit[i], strict=True)}
+            point |= {
+                p.key: p.values[int(choices[p.key][i])]
+                for p in spec.parameters
+                if p.kind == "values"
+            }
+            points.append(point)
+        return Design(_ordered(spec, points), factors, unit)
+
+    from SALib.sample import morris, sobol
+
+    problem = salib_problem(factors)
+    if spec.method == "sobol":
+        unit = sobol.sample(
+            problem, spec.samples, calc_second_order=spec.second_order, scramble=True, seed=rng
+        )
+    else:
+        unit = morris.sample(problem, spec.samples, num_levels=spec.levels, seed=rng)
+    points = [
+        fixed | {p.key: p.from_unit(float(u)) for p, u in zip(ranges, row, strict=True)}
+        for row in unit
+    ]
+    return Design(_ordered(spec, points), factors, np.asarray(unit))
+
+
+def _ordered(spec: SweepSpec, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parameters in spec order in every point, so tables list them as the spec does."""
+    keys = [p.key for p in spec.parameters]
+    return [{k: point[k] for k in keys} for point in points]

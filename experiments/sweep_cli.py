@@ -1,0 +1,69 @@
+"""`minerals sweep SPEC --out DIR`: run a sweep spec on local processes or a Dask cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "run a parameter sweep (grid, random, sobol, morris) and save its runs as Parquet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path, help="the sweep spec, a TOML file (docs/sweeps.md)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the results")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes (default: one per core); ignored with a Dask scheduler",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler such as tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+        "else local processes)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish a sweep in --out: run only the runs it does not hold yet",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="runs per task (default: about a second of work per task, fewer near the end)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    from experiments.design import load_spec
+    from experiments.sweep import run_sweep, scheduler_address
+
+    spec = load_spec(args.spec)
+    try:
+        report = run_sweep(
+            spec,
+            args.out,
+            workers=args.workers,
+            scheduler=scheduler_address(args.scheduler),
+            resume=args.resume,
+            batch=args.batch_size,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"minerals: interrupted; the runs saved so far are in {args.out}; finish with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    rate = report.ran / report.seconds if report.seconds > 0 else 0.0
+    print(
+        f"{report.total} runs in {report.out} ({report.before} saved before, {report.ran} run "
+        f"now on {report.executor} in {report.seconds:.1f} s, {rate:.1f} runs/s); "
+        f"{report.failed} failed"
+    )
+    if report.failed:
+        print("  failed runs have status 'failed' and their error in runs/ (minerals analyze)")
+    return 0

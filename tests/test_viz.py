@@ -1,0 +1,583 @@
+"""The browser game without a browser: its rules (viz.game), its charts (viz.charts) and its page
+rendered with solara.render, clicking the widgets as a player would."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import time
+
+import ipyvuetify as v
+import ipywidgets
+import numpy as np
+import pandas as pd
+import pytest
+import solara
+from PIL import Image
+
+from market import INDICATORS, MineralMarket, ScenarioError
+from market.schema import field_for
+from viz.charts import Dashboard, export_png, fast_png
+from viz.components import GameView
+from viz.game import Game, parse_upload
+from viz.levers import COMPARE_LEVERS, ROLE_LEVERS, SHOCKS, SUPPLIER_LEVERS, lever
+
+BAD_TOML = b'name = "broken"\npreset = "ndpr"\n\n[supplier]\nbudget = -5\n'
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def buttons(rc, label: str) -> list[v.Btn]:
+    """The buttons whose text is `label` (icons sit beside the text)."""
+    return [w for w in rc.find(v.Btn).widgets if label in w.children]
+
+
+def button(rc, label: str) -> v.Btn:
+    found = buttons(rc, label)
+    assert len(found) == 1, f"{len(found)} buttons labelled {label!r}"
+    return found[0]
+
+
+def toggle(rc, label: str) -> None:
+    """Pick the option `label` of a row of toggle buttons."""
+    for row in rc.find(v.BtnToggle).widgets:
+        for choice in row.children:
+            if label in choice.children:
+                row.v_model = choice.value  # Vuetify 3 groups buttons by their values
+                return
+    raise AssertionError(f"no toggle button {label!r}")
+
+
+def type_into(field: v.TextField, text: str) -> None:
+    """Type into a text field and press enter."""
+    field.v_model = text
+    field.fire_event("keyup.enter", None)
+
+
+def select(rc, label: str) -> v.Select:
+    found = [w for w in rc.find(v.Select).widgets if w.label == label]
+    assert len(found) == 1, f"{len(found)} selects labelled {label!r}"
+    return found[0]
+
+
+def text_of(widget) -> str:
+    return widget.value if isinstance(widget, ipywidgets.HTML) else " ".join(widget.children)
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def play_out(game: Game) -> Game:
+    while game.step():
+        pass
+    return game
+
+
+# --- serving ------------------------------------------------------------------------------------
+
+
+def test_minerals_ui_serves_this_machine_only_unless_told():
+    import argparse
+
+    from experiments import ui
+
+    parser = argparse.ArgumentParser()
+    ui.add_arguments(parser)
+    assert vars(parser.parse_args([])) == {"host": "127.0.0.1", "port": 8765}
+    assert vars(parser.parse_args(["--host", "0.0.0.0", "--port", "9000"])) == {
+        "host": "0.0.0.0",
+        "port": 9000,
+    }
+
+
+def test_the_front_end_files_the_page_loads_are_on_this_machine():
+    from viz.assets import missing, needed
+
+    packages = dict(needed())
+    assert {"requirejs", "font-awesome"} <= set(packages)
+    assert any(p.startswith("@widgetti/solara-vuetify") for p in packages)
+    assert missing() == [], "run `make assets` (python -m viz.assets) to fetch them"
+
+
+# --- levers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lv", [*COMPARE_LEVERS, *(x for ls in ROLE_LEVERS.values() for x in ls)])
+def test_every_lever_is_a_schema_key_and_its_control_stays_in_range(lv):
+    spec = field_for(lv.key.replace("*", "US"))
+    assert spec is not None, lv.key
+    if lv.kind in ("float", "int"):
+        assert spec.low <= lv.model_value(lv.low) <= lv.model_value(lv.high) <= spec.high
+        control = lv.control(lv.model_value(lv.high) * 10)  # a value beyond the game's range
+        assert control["max"] >= control["value"]  # widens rather than lies
+    if lv.kind == "choice":
+        assert set(lv.choices) == set(spec.choices)
+
+
+# --- the game's rules ---------------------------------------------------------------------------
+
+
+def test_watching_a_scenario_gives_exactly_the_models_run():
+    game = play_out(Game("dumping", seed=3))
+    model = MineralMarket("dumping", rng=3)
+    while model.running:
+        model.step()
+    pd.testing.assert_frame_equal(game.model.timeseries(), model.timeseries())
+    assert game.feed() == model.feed
+    assert game.score() is None  # watching is not scored
+
+
+def test_the_supplier_player_makes_the_scenarios_supplier_moves_and_nothing_else():
+    game = Game("alliance-fracture", seed=1)
+    game.set_role("supplier")
+    events = game.model.spec.events
+    assert all(not k.startswith("supplier.") for e in events for k in e.changes)
+    assert [e.quarter for e in events] == [14]  # Thailand's budget cut stays: the computer's side
+    assert "Q5 dominant supplier starts selling" in game.feed()[0][1]
+
+
+def test_the_coalition_player_starts_from_the_status_quo_with_its_levers_in_force():
+    game = Game("coordinated-response", seed=1)
+    game.set_role("coalition")
+    params = game.model.spec.params
+    assert params["alliance"]["response"] == "standing"
+    assert params["governments"]["US"]["floor_price"] == 0.0  # the ndpr preset's status quo
+    assert params["governments"]["JP"]["stockpile_days"] == 60.0
+    # The supplier's attack is the computer's and stays in the timeline.
+    assert [(e.quarter, e.changes) for e in game.model.spec.events] == [
+        (5, {"supplier.strategy": "dump"})
+    ]
+
+
+def test_rounds_pause_for_the_players_decisions():
+    game = Game("dumping", seed=1)
+    game.set_role("coalition", round_quarters=4)
+    assert game.deciding and not game.step()  # nothing happens before the first decision
+    game.play_round()
+    assert [game.step() for _ in range(5)] == [True, True, True, True, False]
+    assert game.quarter == 4 and game.deciding
+
+
+def test_a_decision_is_validated_whole_applied_from_the_next_quarter_and_told_in_the_feed():
+    game = Game("dumping", seed=1)
+    game.set_role("coalition")
+    with pytest.raises(ScenarioError, match=r"governments\.US\.duty: expected a number from 0"):
+        game.decide({"governments.US.floor_price": 110.0, "governments.US.duty": -1.0})
+    assert game.model.governments["US"].floor_price == 0.0  # nothing half-applied
+    floor = lever("governments.*.floor_price", ROLE_LEVERS["coalition"])
+    budget = lever("governments.*.floor_budget", ROLE_LEVERS["coalition"])
+    game.set_pending(floor, 110, "US")
+    game.set_pending(budget, 1500, "US")
+    game.play_round()
+    assert game.model.governments["US"].floor_support() == 110.0
+    assert game.feed()[-1] == (
+        1,
+        "you (allied coalition): US: price floor 110 USD/kg; US: floor budget left 1,500 USD m",
+    )
+    game.step()
+    assert game.series["floor_in_force"][-1] == 110.0
+
+
+def test_all_members_sets_every_country_and_a_choice_reads_plainly():
+    game = Game("dumping", seed=1)
+    game.set_role("coalition")
+    duty = lever("governments.*.duty", ROLE_LEVERS["coalition"])
+    game.set_pending(duty, 93.5)  # shown as a percentage
+    assert game.describe_changes(game.pending) == "all members: anti-dumping duty 93.5 %"
+    game.play_round()
+    assert {g.duty for g in game.model.governments.values()} == {0.935}
+
+    game.set_role("supplier")
+    game.set_pending(lever("supplier.strategy", SUPPLIER_LEVERS), "restrict")
+    assert game.describe_changes(game.pending) == "strategy: restrict"
+
+
+@pytest.mark.parametrize("name", list(SHOCKS))
+def test_each_shock_changes_the_market_from_the_next_quarter_and_is_told(name):
+    game = Game("coordinated-response", seed=2)
+    for _ in range(3):
+        game.step()
+    move = game.inject(name, "US", 50)
+    assert move.quarter == 4
+    assert game.feed()[-1] == (4, f"facilitator's shock: {move.text}")
+    m = game.model
+    if name == "export_ban":
+        game.step()
+        assert m.supplier.sold["allied"] == 0.0
+    elif name == "demand_surge":
+        assert m.spec.get("demand.allied") == pytest.approx(20000 * 1.04**0.5 * 1.5, rel=0.01)
+    elif name == "budget_cut":
+        assert m.governments["US"].floor_budget == pytest.approx(750.0)
+    else:
+        assert not m.governments["US"].member and m.governments["US"].floor_price == 0.0
+
+
+def test_a_country_that_leaves_no_longer_follows_the_coalition_player():
+    game = Game("dumping", seed=1)
+    game.set_role("coalition")
+    game.inject("member_leaves", "TH")
+    assert "TH" not in game.members()
+    game.set_pending(lever("governments.*.duty", ROLE_LEVERS["coalition"]), 50)
+    assert "governments.TH.duty" not in game.pending
+    assert game.describe_changes(game.pending) == "all members: anti-dumping duty 50 %"
+
+
+def test_a_shock_after_the_end_is_refused_plainly():
+    game = play_out(Game("baseline", seed=1))
+    with pytest.raises(ScenarioError, match="the game is over"):
+        game.inject("export_ban")
+
+
+def test_compare_replays_the_same_moves_with_one_lever_changed_beside_the_earlier_run():
+    game = Game("dumping", seed=5)
+    for _ in range(3):
+        game.step()
+    game.inject("export_ban")
+    play_out(game)
+    earlier = game.model.timeseries()
+    floor = lever("governments.US.floor_price", COMPARE_LEVERS)
+    game.compare(lever("alliance.response", COMPARE_LEVERS), "standing")
+    game.compare(floor, 110)  # a second change: the first one is kept
+    play_out(game)
+    assert game.ghost is not None and game.ghost.label.startswith("earlier run (US price floor 0")
+    assert (
+        0,
+        "changed from the scenario: alliance response: standing; US price floor 110 USD/kg",
+    ) in game.feed()
+    assert (
+        4,
+        "facilitator's shock: export ban: the dominant supplier stops all exports to the "
+        "allied market",
+    ) in game.feed()
+
+    fresh = MineralMarket(
+        "dumping",
+        rng=5,
+        **{"alliance.response": "standing", "governments.US.floor_price": 110.0},
+    )
+    while fresh.running:
+        if fresh.steps == 3:
+            fresh.apply("supplier.strategy", "restrict")
+            fresh.apply("supplier.quota_cut", 1.0)
+        fresh.step()
+    pd.testing.assert_frame_equal(game.model.timeseries(), fresh.timeseries())
+    assert not game.model.timeseries().equals(earlier)
+
+
+def test_compare_refuses_a_bad_value_and_keeps_the_game():
+    game = Game("dumping", seed=1)
+    game.step()
+    budget = lever("supplier.budget", COMPARE_LEVERS)
+    with pytest.raises(ScenarioError, match=r"supplier\.budget"):
+        game.compare(budget, -10)
+    assert game.quarter == 1 and game.ghost is None
+
+
+def test_the_coalition_is_scored_on_supply_security_against_fiscal_cost():
+    game = Game("dumping", seed=1)
+    game.set_role("coalition", round_quarters=4)
+    floor = lever("governments.*.floor_price", ROLE_LEVERS["coalition"])
+    budget = lever("governments.*.floor_budget", ROLE_LEVERS["coalition"])
+    game.set_pending(floor, 75)
+    game.set_pending(budget, 400)
+    while not game.finished:
+        game.play_round()
+        play_out(game)
+    score = game.score()
+    assert list(score.parts) == [
+        "allied share of the allied market, %",
+        "allied demand unmet, %",
+        "fiscal cost, USD m",
+    ]
+    # The computer's coalition in "dumping" does nothing: no cost, and the attack works.
+    assert score.reference_parts["fiscal cost, USD m"] == 0
+    assert score.parts["fiscal cost, USD m"] > 0
+    assert (
+        score.parts["allied share of the allied market, %"]
+        > score.reference_parts["allied share of the allied market, %"]
+    )
+    share, unmet, cost = score.parts.values()
+    assert score.points == pytest.approx(share - 2 * unmet - cost / 100)
+    assert "computer" in score.verdict and score.verdict.endswith(".")
+
+
+def test_the_computer_a_player_is_scored_against_faces_the_same_shocks():
+    def played(shock: bool) -> dict:
+        game = Game("baseline", seed=4)
+        game.set_role("coalition", round_quarters=4)
+        if shock:
+            game.inject("export_ban")
+        while not game.finished:
+            game.play_round()
+            play_out(game)
+        return game.score().reference_parts
+
+    calm, banned = played(False), played(True)
+    assert (
+        calm["allied share of the allied market, %"]
+        < banned["allied share of the allied market, %"]
+    )  # with the supplier's exports banned, allied sources supply more of their market
+
+
+def test_the_supplier_is_scored_on_share_and_profit_against_its_sacrifice():
+    game = Game("dumping", seed=1)
+    game.set_role("supplier", round_quarters=4)
+    while not game.finished:  # plays market all game: never dumps
+        game.play_round()
+        play_out(game)
+    score = game.score()
+    assert score.parts["profit given up to dumping, USD m"] == 0
+    assert score.reference_parts["profit given up to dumping, USD m"] > 0  # the scenario dumps
+    share, profit, _ = score.parts.values()
+    assert score.points == pytest.approx(share + profit / 1000)
+
+
+def test_an_uploaded_scenario_is_checked_by_the_one_loader_with_a_one_line_error():
+    with pytest.raises(ScenarioError) as err:
+        parse_upload("bad.toml", BAD_TOML)
+    assert (
+        str(err.value) == "bad.toml: supplier.budget: expected a number from 0 to 1e+06 "
+        "(USD m), got -5.0"
+    )
+    with pytest.raises(ScenarioError, match=r"^x\.toml: malformed TOML: .*line 1"):
+        parse_upload("x.toml", b"name = = 1")
+    with pytest.raises(ScenarioError, match="not a text file"):
+        parse_upload("x.toml", b"\xff\xfe\x00")
+    good = b'name = "mine"\npreset = "ndpr"\nquarters = 12\n[supplier]\nbudget = 100.0\n'
+    game = Game()
+    assert game.upload("mine.toml", good) == "mine"
+    assert game.scenario_name == "mine" and game.quarters == 12
+    assert "uploaded: mine" in game.choices
+
+
+def test_the_run_exports_as_csv_with_the_contract_columns_and_the_story():
+    game = Game("dumping", seed=1)
+    for _ in range(8):
+        game.step()
+    frame = pd.read_csv(io.BytesIO(game.csv()))
+    assert list(frame.columns[: 1 + len(INDICATORS)]) == ["quarter", *INDICATORS]
+    assert {"allied_cash_cost", "floor_in_force", "allied_supply_share", "events"} <= set(frame)
+    assert len(frame) == 8
+    assert "dumping flagged" in frame.loc[frame.quarter == 6, "events"].item()
+    assert game.export_name("csv") == "dumping-seed1.csv"
+
+
+# --- charts -------------------------------------------------------------------------------------
+
+
+def test_charts_draw_the_history_once_and_then_only_each_new_quarter():
+    game = Game("dumping", seed=1)
+    board = Dashboard()
+    frames = []
+    for _ in range(40):
+        game.step()
+        frames.append(board.png(game))
+    assert board.full_draws == 1  # the limits' headroom: no axis had to grow
+    assert len(set(frames)) == 40  # every quarter shows
+    assert board.png(game) is frames[-1]  # nothing new: nothing drawn
+    image = Image.open(io.BytesIO(frames[-1]))
+    assert image.size == (900, 460) and image.mode == "RGB"
+
+
+def test_the_quick_png_holds_exactly_the_canvas_pixels():
+    rgba = np.random.default_rng(1).integers(0, 255, (7, 5, 4), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(fast_png(rgba))))
+    assert (decoded == rgba[:, :, :3]).all()
+
+
+def test_a_replay_draws_the_earlier_run_faded_and_exports_at_print_resolution():
+    game = Game("dumping", seed=1)
+    play_out(game)
+    game.compare(lever("governments.US.floor_price", COMPARE_LEVERS), 110)
+    board = Dashboard()
+    board.png(game)
+    faded = [line for line in board.axes["price"].lines if line.get_alpha() == 0.3]
+    assert len(faded) == 4 and len(faded[0].get_xdata()) == 40
+    png = export_png(game)
+    assert Image.open(io.BytesIO(png)).size == (1875, 960)
+
+
+# --- the page, rendered without a browser -------------------------------------------------------
+
+
+@pytest.fixture
+def game_page():
+    """A rendered game page and its game."""
+    game = Game()
+    _, rc = solara.render(GameView(game), handle_error=False)
+    yield game, rc
+    game.generation += 1  # stops a play loop still running
+    rc.close()
+
+
+def test_the_page_says_what_is_loaded_what_the_player_controls_and_how_to_read_the_charts(
+    game_page,
+):
+    _, rc = game_page
+    texts = " ".join(" ".join(map(str, w.children)) for w in rc.find(v.Html).widgets)
+    assert "Scenario: dumping" in texts
+    assert "The dominant supplier floods the allied market from Q5" in texts
+    assert "You watch: the computer plays both sides" in texts
+    assert "Red: quarters the allies flag dumping" in texts
+    assert text_of(rc.find(v.Html, class_="game-quarter").widget) == "Quarter 0 of 40"
+
+
+def test_stepping_updates_the_charts_quarter_and_feed_in_place(game_page):
+    game, rc = game_page
+    image = rc.find(ipywidgets.Image).widget
+    first = image.value
+    for _ in range(6):
+        button(rc, "Step").click()
+    assert game.quarter == 6
+    assert image.value != first
+    assert text_of(rc.find(v.Html, class_="game-quarter").widget) == "Quarter 6 of 40"
+    assert "dumping flagged" in text_of(rc.find(ipywidgets.HTML).widget)
+    assert "DUMPING FLAGGED" in text_of(rc.find(v.Html, class_="game-flags").widget)
+
+
+def test_play_runs_the_game_to_the_end_and_shows_the_result(game_page):
+    game, rc = game_page
+    select(rc, "Speed").v_model = "full speed"
+    button(rc, "Play").click()
+    wait_until(lambda: game.finished and [b.disabled for b in buttons(rc, "Play")] == [True])
+    assert text_of(rc.find(v.Html, class_="game-flags").widget) == "GAME OVER"
+    texts = " ".join(str(c) for w in rc.find(v.Html).widgets for c in w.children)
+    assert "dumping, seed 1: allied producers in business at the end 1" in texts
+
+
+def test_pause_stops_the_game_and_play_resumes_it(game_page):
+    game, rc = game_page
+    select(rc, "Speed").v_model = "fast"
+    button(rc, "Play").click()
+    wait_until(lambda: game.quarter >= 2)
+    button(rc, "Pause").click()
+    stopped = game.quarter
+    time.sleep(0.5)
+    assert game.quarter <= stopped + 1  # a quarter under way may finish
+    stopped = game.quarter
+    time.sleep(0.5)
+    assert game.quarter == stopped
+    button(rc, "Play").click()
+    wait_until(lambda: game.quarter > stopped)
+    button(rc, "Pause").click()
+
+
+def test_the_seed_is_an_integer_control_and_reset_keeps_it(game_page):
+    game, rc = game_page
+    type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "7")
+    assert game.seed == 7 and game.quarter == 0
+    button(rc, "Step").click()
+    button(rc, "Reset").click()
+    assert game.seed == 7 and game.quarter == 0
+    assert pd.read_csv(io.BytesIO(game.csv())).empty  # an export before the first quarter
+    type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "-3")
+    assert "seed: expected a whole number from 0 up, got -3" in " ".join(
+        map(str, rc.find(v.Alert).widget.children)
+    )
+    assert game.seed == 7
+
+
+def test_picking_a_scenario_starts_it_fresh(game_page):
+    game, rc = game_page
+    button(rc, "Step").click()
+    select(rc, "Scenario").v_model = "export-restriction"
+    assert game.scenario_name == "export-restriction" and game.quarter == 0
+
+
+def test_a_bad_upload_shows_the_field_and_what_is_allowed_never_a_traceback(game_page):
+    game, rc = game_page
+    upload = rc.find(ipywidgets.FileUpload).widget
+    upload.value = (
+        {
+            "name": "bad.toml",
+            "type": "",
+            "size": len(BAD_TOML),
+            "content": memoryview(BAD_TOML),
+            "last_modified": datetime.datetime.now(datetime.UTC),
+        },
+    )
+    alert = rc.find(v.Alert).widget
+    message = " ".join(map(str, alert.children))
+    assert (
+        "bad.toml: supplier.budget: expected a number from 0 to 1e+06 (USD m), got -5.0" in message
+    )
+    assert "Traceback" not in message
+    assert game.scenario_name == "dumping"  # unchanged
+
+
+def test_taking_a_role_and_deciding_shows_the_decision_in_the_feed(game_page):
+    game, rc = game_page
+    button(rc, "Dominant supplier").click()
+    assert game.role == "supplier"
+    select(rc, "Strategy").v_model = "dump"
+    button(rc, "Play round (Q1)").click()
+    wait_until(
+        lambda: (
+            "Play round (Q2)"
+            in " ".join(str(c) for w in rc.find(v.Btn).widgets for c in w.children)
+        )
+    )
+    assert "Q1</b> — you (dominant supplier): strategy: dump" in text_of(
+        rc.find(ipywidgets.HTML).widget
+    )
+    assert game.model.supplier.strategy == "dump"
+
+
+def test_the_coalition_plays_yearly_rounds_chosen_at_the_start(game_page):
+    game, rc = game_page
+    button(rc, "Allied coalition").click()
+    toggle(rc, "1 year")
+    assert game.role == "coalition" and game.round_quarters == 4
+    rc.find(v.Checkbox, label="Asset review: block sales of bankrupt plants").widget.v_model = True
+    select(rc, "Apply to").v_model = "US"
+    rc.find(v.Slider, label="Price floor: 0 USD/kg").widget.v_model = 110
+    button(rc, "Play round (Q1 to Q4)").click()
+    wait_until(lambda: buttons(rc, "Play round (Q5 to Q8)"))
+    assert game.quarter == 4
+    feed = text_of(rc.find(ipywidgets.HTML).widget)
+    assert (
+        "you (allied coalition): all members: asset review: block sales of bankrupt "
+        "plants: on; US: price floor 110 USD/kg" in feed
+    )
+    assert [b.disabled for b in buttons(rc, "1 quarter")] == [True]  # chosen at the start
+
+
+def test_the_facilitator_injects_a_shock_into_the_running_game(game_page):
+    _, rc = game_page
+    for _ in range(2):
+        button(rc, "Step").click()
+    select(rc, "Shock").v_model = "Demand surge"
+    button(rc, "Inject shock now").click()
+    assert "Q3</b> — facilitator's shock: allied demand surges 30 %" in text_of(
+        rc.find(ipywidgets.HTML).widget
+    )
+
+
+def test_compare_on_the_page_replays_with_the_earlier_run_faded(game_page):
+    game, rc = game_page
+    for _ in range(10):
+        button(rc, "Step").click()
+    select(rc, "Lever").v_model = "US price floor"
+    slider = rc.find(v.Slider).widgets[-1]
+    slider.v_model = 110
+    button(rc, "Replay with this change").click()
+    assert game.ghost is not None and game.quarter == 0
+    assert game.overrides == {"governments.US.floor_price": 110.0}
+
+
+def test_two_pages_never_share_a_market():
+    from viz.app import Page
+
+    _, first = solara.render(Page(), handle_error=False)
+    _, second = solara.render(Page(), handle_error=False)
+    button(first, "Step").click()
+    button(first, "Step").click()
+    assert text_of(first.find(v.Html, class_="game-quarter").widget) == "Quarter 2 of 40"
+    assert text_of(second.find(v.Html, class_="game-quarter").widget) == "Quarter 0 of 40"
+    first.close()
+    second.close()

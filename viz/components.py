@@ -1,0 +1,569 @@
+"""The page's parts. Each takes the tab's `Game` and the reactive values it draws from.
+
+What changes every quarter is drawn by `LiveView` (viz/live.py), outside the render cycle. The
+components re-render on two counters: `setup` moves when the game itself is replaced (scenario,
+seed, role, reset, replay), `version` when it changes phase or the player acts (a decision, a
+shock, a new round, the end).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets
+import solara
+from mesa.visualization.solara_viz import UserInputs
+
+from market import ScenarioError
+from viz.charts import CAPTION, export_png
+from viz.game import ROLES, ROUNDS, Game
+from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, lever
+from viz.live import FEED_STYLE, LiveView
+
+# A slider's label (which carries its value) on its own line above the slider.
+CSS = """
+.game-levers .v-input--horizontal.v-slider {
+    grid-template-areas: "prepend" "control" "messages";
+    grid-template-columns: 100%;
+    grid-template-rows: auto auto auto;
+}
+.game-levers .v-slider .v-input__prepend { margin-inline-end: 0; margin-bottom: -6px; }
+.game-feed { width: 100%; }
+"""
+
+# Seconds between quarters while playing.
+SPEEDS: dict[str, float] = {"slow": 1.0, "normal": 0.3, "fast": 0.1, "full speed": 0.0}
+FRAMES = 12  # pictures a second at most, at full speed
+
+INTRO = (
+    "A dominant, state-backed supplier holds about 90 % of refining. It can flood the allied "
+    "market below cost to drive allied producers out, then raise prices; or cut its exports. "
+    "The allies can answer with price floors, anti-dumping duties, stockpiles, cheap finance and "
+    "asset-sale review. One step is one quarter."
+)
+
+YOU = {
+    "watch": "You watch: the computer plays both sides",
+    "coalition": "You play the allied coalition",
+    "supplier": "You play the dominant supplier",
+}
+
+ROLE_HELP = {
+    "watch": "You watch: the computer plays both sides as the scenario has it. Play, pause or "
+    "step; afterwards replay with one lever changed (Compare).",
+    "coalition": "You are the allied coalition: each round you set price floors and their "
+    "budgets, anti-dumping duties, stockpile buying and release, cheap finance and asset "
+    "review, for all members or one country. The computer plays the dominant supplier.",
+    "supplier": "You are the dominant supplier: each round you choose your strategy (market, "
+    "dump, restrict, adaptive), may name your price in each region, and set the export quota "
+    "cut. The computer plays the allied governments.",
+}
+
+
+def _bump(counter: solara.Reactive[int]) -> None:
+    counter.value = counter.value + 1
+
+
+@solara.component
+def Header(game: Game, setup: solara.Reactive[int], live: LiveView) -> None:
+    """What is loaded and where the game stands: readable at a glance."""
+    setup.value  # noqa: B018
+    solara.Row(
+        children=[
+            solara.Text(
+                "Mineral Markets Game", style={"font-size": "1.6em", "font-weight": "bold"}
+            ),
+            solara.Text(
+                f"Scenario: {game.scenario_name}",
+                classes=["game-scenario"],
+                style={"font-size": "1.2em"},
+            ),
+            live.quarter,
+            solara.Text(YOU[game.role], classes=["game-you"], style={"font-weight": "bold"}),
+            live.flags,
+        ],
+        style={"align-items": "baseline", "flex-wrap": "wrap", "gap": "12px"},
+    )
+    solara.Column(children=[live.status])
+
+
+@solara.component
+def Controls(
+    game: Game,
+    version: solara.Reactive[int],
+    playing: solara.Reactive[bool],
+    speed: solara.Reactive[str],
+    advance: Callable[[], bool],
+    on_reset: Callable[[], None],
+) -> None:
+    """Play, pause, step and reset, as Mesa's ModelController has them, and the speed."""
+    version.value  # noqa: B018
+    role_game = game.role != "watch" and not game.replay
+
+    def toggle() -> None:
+        playing.value = not playing.value
+
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "6px"}):
+        if not role_game:
+            solara.Button(
+                "Pause" if playing.value else "Play",
+                icon_name="mdi-pause" if playing.value else "mdi-play",
+                color="primary",
+                on_click=toggle,
+                disabled=not playing.value and not game.can_step(),
+            )
+            solara.Button(
+                "Step",
+                icon_name="mdi-skip-next",
+                on_click=advance,
+                disabled=playing.value or not game.can_step(),
+            )
+        solara.Button("Reset", icon_name="mdi-restore", on_click=on_reset)
+    solara.Select("Speed", value=speed, values=list(SPEEDS), dense=True)
+    if role_game:
+        solara.Text("Set your levers under the charts, then press Play round.")
+
+
+@solara.component
+def ScenarioPanel(
+    game: Game, setup: solara.Reactive[int], on_change: Callable[[bool], None]
+) -> None:
+    """Pick a scenario or upload one, and the seed."""
+    setup.value  # noqa: B018
+    error = solara.use_reactive("")
+    uploads = solara.use_reactive(0)
+    current = next(
+        (key for key, choice in game.choices.items() if choice.source is game.source),
+        game.scenario_name,
+    )
+
+    def choose(key: str) -> None:
+        error.value = ""
+        try:
+            game.choose_scenario(game.choices[key].source)
+        except ScenarioError as err:
+            error.value = str(err)
+        on_change(True)
+
+    def uploaded(value: Any) -> None:
+        if not value:
+            return
+        item = value[0]
+        error.value = ""
+        try:
+            game.upload(item["name"], bytes(item["content"]))
+        except ScenarioError as err:
+            error.value = str(err)
+        _bump(uploads)  # a fresh upload button, so the same file can be sent again
+        on_change(True)
+
+    def seed(value: int | None) -> None:
+        if value is None:
+            return
+        error.value = ""
+        try:
+            game.set_seed(value)
+        except ScenarioError as err:
+            error.value = str(err)
+            return
+        on_change(True)
+
+    solara.Select("Scenario", value=current, values=list(game.choices), on_value=choose)
+    solara.Text(game.description, style={"font-size": "0.9em"})
+    ipywidgets.FileUpload.element(
+        accept=".toml",
+        multiple=False,
+        description="Upload scenario (.toml)",
+        on_value=uploaded,
+        layout=ipywidgets.Layout(width="auto"),
+    ).key(f"upload-{uploads.value}")
+    if error.value:
+        solara.Error(error.value, classes=["scenario-error"])
+    solara.InputInt("Seed (restarts the game)", value=game.seed, on_value=seed)
+
+
+@solara.component
+def RolePanel(
+    game: Game,
+    setup: solara.Reactive[int],
+    version: solara.Reactive[int],
+    on_change: Callable[[bool], None],
+) -> None:
+    """Watch, or take a side; rounds of a quarter or a year, chosen at the start."""
+    setup.value  # noqa: B018
+    version.value  # noqa: B018 (the round length locks after the first quarter)
+    rounds = {v: k for k, v in ROUNDS.items()}
+
+    def role(value: str) -> None:
+        game.set_role(value)
+        on_change(True)
+
+    def round_length(value: str) -> None:
+        game.set_round_quarters(ROUNDS[value])
+        on_change(True)
+
+    with solara.Column(gap="4px"):
+        for key, label in ROLES.items():
+            mine = key == game.role
+            solara.Button(
+                label,
+                on_click=lambda key=key: None if key == game.role else role(key),
+                color="primary" if mine else None,
+                outlined=not mine,
+                classes=["role-choice"],
+            )
+    if game.role != "watch":
+        with solara.ToggleButtonsSingle(
+            value=rounds.get(game.round_quarters, "1 quarter"), on_value=round_length, dense=True
+        ):
+            for label in ROUNDS:
+                solara.Button(label, value=label, disabled=game.quarter > 0)
+        solara.Text(
+            "A round is one quarter or a year of four; choose before the first round.",
+            style={"font-size": "0.85em"},
+        )
+    solara.Text(ROLE_HELP[game.role], style={"font-size": "0.9em"}, classes=["role-help"])
+
+
+@solara.component
+def Charts(live: LiveView) -> None:
+    """The live charts (drawn by LiveView) and how to read them."""
+    solara.Column(children=[live.image])
+    solara.Text(CAPTION, style={"font-size": "0.85em", "color": "#555"})
+
+
+@solara.component
+def Feed(live: LiveView) -> None:
+    """The story in plain words, newest first (kept up to date by LiveView)."""
+    solara.Text("What happened", style={"font-weight": "bold"})
+    solara.Column(children=[live.feed], style=FEED_STYLE)
+
+
+@solara.component
+def DecisionPanel(
+    game: Game,
+    version: solara.Reactive[int],
+    playing: solara.Reactive[bool],
+    on_change: Callable[[bool], None],
+) -> None:
+    """The player's levers for the next round, validated when the round starts."""
+    version.value  # noqa: B018
+    scope = solara.use_reactive(ALL_MEMBERS)
+    error = solara.use_reactive("")
+    levers = game.levers()
+    where = scope.value if game.role == "coalition" else ALL_MEMBERS
+    if where not in game.members():  # all members, or a country that has since left
+        where = ALL_MEMBERS
+
+    def change(key: str, shown: Any) -> None:
+        game.set_pending(lever(key, levers), shown, where)
+        _bump(version)
+
+    def play_round() -> None:
+        error.value = ""
+        try:
+            game.play_round()
+        except ScenarioError as err:
+            error.value = str(err)
+            return
+        on_change(False)
+        playing.value = True
+
+    first = game.quarter + 1
+    last = min(game.quarter + game.round_quarters, game.quarters)
+    span = f"Q{first}" if first == last else f"Q{first} to Q{last}"
+    title = f"Your move as the {ROLES[game.role].lower()}"
+    with solara.Card(title, classes=["decision-panel"]), solara.Column(gap="6px"):
+        if game.role == "coalition":
+            solara.Select(
+                "Apply to", value=scope, values=[ALL_MEMBERS, *game.members()], dense=True
+            )
+        first = (game.members() or game.countries())[0]
+        params = {
+            lv.key: lv.control(
+                game.lever_value(lv, where),
+                f"{first}'s; members differ"
+                if where == ALL_MEMBERS and game.members_differ(lv)
+                else "",
+            )
+            for lv in levers
+        }
+        with solara.Column(classes=["game-levers"]):
+            UserInputs(params, on_change=change)
+        if game.role == "supplier":
+            solara.Text(f"State budget left: {game.model.supplier.budget:,.0f} USD m")
+        if game.pending:
+            solara.Text(
+                "Changes for the next round: " + game.describe_changes(game.pending),
+                classes=["pending-changes"],
+            )
+        if error.value:
+            solara.Error(error.value)
+        solara.Button(
+            f"Play round ({span})" if not game.finished else "Game over",
+            icon_name="mdi-play",
+            color="primary",
+            on_click=play_round,
+            disabled=playing.value or not game.deciding,
+        )
+
+
+@solara.component
+def Scoreboard(game: Game, version: solara.Reactive[int]) -> None:
+    """At the end: a role's score and verdict, or a watched run's outcome."""
+    version.value  # noqa: B018
+    if not game.finished:
+        return
+    score = game.score()
+    with solara.Card("Result", classes=["scoreboard"]), solara.Column(gap="6px"):
+        if score is None:
+            s = game.arrays()
+            solara.Text(
+                f"{game.scenario_name}, seed {game.seed}: allied producers in business "
+                f"at the end {s['allied_producers_active'][-1]:.0f}; dominant share "
+                f"{s['dominant_share'][-1]:.0%}; allied fiscal cost {s['fiscal_cost'][-1]:,.0f}"
+                f" USD m; supplier's sacrifice {s['dominant_sacrifice'][-1]:,.0f} USD m; "
+                f"shortage {s['shortage'].sum():,.0f} t. Replay with one lever changed below."
+            )
+            return
+        solara.Text(
+            f"Score {score.points:.0f} (the computer, same game: {score.reference_points:.0f})",
+            style={"font-size": "1.4em", "font-weight": "bold"},
+            classes=["score"],
+        )
+        solara.Text(score.verdict, classes=["verdict"])
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td align='right'>{value:,.1f}</td>"
+            f"<td align='right'>{score.reference_parts[name]:,.1f}</td></tr>"
+            for name, value in score.parts.items()
+        )
+        solara.HTML(
+            tag="table",
+            unsafe_innerHTML=f"<tr><th></th><th>you</th><th>computer</th></tr>{rows}",
+            style="font-size: 0.9em; margin: 6px 0;",
+        )
+        solara.Text(f"How it is scored: {score.rule}.", style={"font-size": "0.85em"})
+
+
+@solara.component
+def ComparePanel(
+    game: Game,
+    setup: solara.Reactive[int],
+    version: solara.Reactive[int],
+    on_change: Callable[[bool], None],
+) -> None:
+    """Replay this game with one lever changed; the run so far stays on the charts, faded."""
+    setup.value  # noqa: B018
+    chosen = solara.use_reactive(COMPARE_LEVERS[0].key)
+    value = solara.use_reactive(None)
+    error = solara.use_reactive("")
+    selected = lever(chosen.value, COMPARE_LEVERS)
+    start_value = game.start_value(selected.key.replace("*", game.countries()[0], 1))
+    shown = value.value if value.value is not None else selected.shown(start_value)
+
+    def pick(label: str) -> None:
+        chosen.value = next(lv.key for lv in COMPARE_LEVERS if lv.label == label)
+        value.value = None
+
+    def replay() -> None:
+        error.value = ""
+        try:
+            game.compare(selected, shown)
+        except ScenarioError as err:
+            error.value = str(err)
+            return
+        value.value = None
+        on_change(True)
+
+    with (
+        solara.Card("Compare: replay with one lever changed", classes=["compare-panel"]),
+        solara.Column(gap="6px"),
+    ):
+        solara.Select(
+            "Lever",
+            value=selected.label,
+            values=[lv.label for lv in COMPARE_LEVERS],
+            on_value=pick,
+            dense=True,
+        )
+        with solara.Column(classes=["game-levers"]):
+            UserInputs(
+                {selected.key: selected.control(selected.model_value(shown))},
+                on_change=lambda _key, v: value.set(v),
+            )
+        if error.value:
+            solara.Error(error.value)
+        WhenStarted(version, game, "Replay with this change", "mdi-compare", replay)
+        solara.Text(
+            "Same scenario, seed and moves; the earlier run stays on the charts, faded.",
+            style={"font-size": "0.85em"},
+        )
+
+
+@solara.component
+def WhenStarted(
+    version: solara.Reactive[int],
+    game: Game,
+    label: str,
+    icon: str,
+    on_click: Callable[[], None],
+    until_over: bool = False,
+) -> None:
+    """A button that is live once the game has started (or until it is over): the only part
+    of its panel that must follow every quarter."""
+    version.value  # noqa: B018
+    disabled = game.finished if until_over else game.quarter == 0
+    solara.Button(label, icon_name=icon, on_click=on_click, disabled=disabled)
+
+
+@solara.component
+def FacilitatorPanel(
+    game: Game,
+    setup: solara.Reactive[int],
+    version: solara.Reactive[int],
+    on_change: Callable[[bool], None],
+) -> None:
+    """Inject a shock into the running game; export the charts and the run for a debrief."""
+    setup.value  # noqa: B018
+    shock = solara.use_reactive("export_ban")
+    country = solara.use_reactive(game.countries()[0])
+    size = solara.use_reactive(SHOCKS["demand_surge"].size_range[2])
+    message = solara.use_reactive("")
+    spec = SHOCKS[shock.value]
+    if country.value not in game.countries():
+        country.value = game.countries()[0]
+
+    def pick(label: str) -> None:
+        shock.value = next(s.name for s in SHOCKS.values() if s.label == label)
+        size.value = SHOCKS[shock.value].size_range[2]
+
+    def inject() -> None:
+        try:
+            move = game.inject(shock.value, country.value, size.value)
+        except ScenarioError as err:
+            message.value = f"Not injected: {err}"
+            return
+        message.value = f"From Q{move.quarter}: {move.text}"
+        on_change(False)
+
+    with solara.Card("Facilitator", classes=["facilitator-panel"]), solara.Column(gap="6px"):
+        solara.Select(
+            "Shock",
+            value=spec.label,
+            values=[s.label for s in SHOCKS.values()],
+            on_value=pick,
+            dense=True,
+        )
+        if spec.per_country:
+            solara.Select("Country", value=country, values=game.countries(), dense=True)
+        if spec.size_label:
+            low, high, _ = spec.size_range
+            solara.SliderInt(f"{spec.size_label}, %", value=size, min=low, max=high, step=5)
+        WhenStarted(version, game, "Inject shock now", "mdi-flash", inject, until_over=True)
+        if message.value:
+            solara.Text(message.value, style={"font-size": "0.9em"})
+        solara.Text("Debrief exports", style={"font-weight": "bold", "margin-top": "8px"})
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.FileDownload(
+                lambda: export_png(game),
+                filename=game.export_name("png"),
+                label="Charts (PNG)",
+                mime_type="image/png",
+            )
+            solara.FileDownload(
+                game.csv, filename=game.export_name("csv"), label="Run (CSV)", mime_type="text/csv"
+            )
+
+
+@solara.component
+def GameView(game: Game) -> None:
+    """The whole page for one tab's game."""
+    version = solara.use_reactive(0)
+    setup = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive("normal")
+    live = solara.use_memo(LiveView, [])
+    loops = solara.use_ref(0)
+
+    def phase() -> tuple:
+        return game.generation, game.quarter == 0, game.finished, game.deciding
+
+    def advance(draw: bool = True) -> bool:
+        """One quarter: the live widgets follow (unless `draw` is off); the components only on
+        a change of phase."""
+        before = phase()
+        if not game.step():
+            return False
+        changed = phase() != before
+        if draw or changed:
+            live.refresh(game)
+        if changed:
+            _bump(version)
+        return True
+
+    def on_change(replaced: bool) -> None:
+        if replaced:
+            playing.value = False
+            _bump(setup)
+        live.refresh(game)
+        _bump(version)
+
+    def reset() -> None:
+        game.reset()
+        on_change(True)
+
+    def loop() -> None:
+        """Play quarters until paused, the round or the game ends, or the game is replaced."""
+        if not playing.value:
+            return
+        loops.current += 1  # a quick Pause and Play starts a new loop: the old one stops
+        mine, generation = loops.current, game.generation
+        drawn = 0.0
+        while playing.value and game.generation == generation and loops.current == mine:
+            started = time.perf_counter()
+            delay = SPEEDS.get(speed.value, 0.0)
+            # At full speed the market may outrun the screen: draw at most FRAMES a second,
+            # so a busy server spends its time on the games, not on pictures nobody sees.
+            draw = delay > 0 or started - drawn >= 1 / FRAMES
+            if not advance(draw):
+                break
+            if draw:
+                drawn = started
+            rest = delay - (time.perf_counter() - started)
+            if rest > 0:
+                time.sleep(rest)
+        live.refresh(game)  # the last quarter played is always shown
+        if game.generation == generation and loops.current == mine:
+            playing.value = False
+
+    solara.lab.use_task(loop, dependencies=[playing.value], prefer_threaded=True)
+    setup.value  # noqa: B018 (the layout changes with the role)
+    version.value  # noqa: B018 (and with the phase: the decision panel comes and goes)
+    live.refresh(game)  # cheap when nothing changed
+
+    solara.Style(CSS)
+    with solara.Column(style={"padding": "12px", "gap": "8px"}):
+        Header(game, setup, live)
+        solara.Text(INTRO, style={"font-size": "0.95em"})
+        with solara.Columns([1, 3], gutters_dense=True):
+            with solara.Column(gap="10px"):
+                with solara.Card("Play", classes=["controls"]), solara.Column(gap="6px"):
+                    Controls(game, version, playing, speed, advance, reset)
+                with solara.Card("Scenario"), solara.Column(gap="6px"):
+                    ScenarioPanel(game, setup, on_change)
+                with solara.Card("Role"), solara.Column(gap="6px"):
+                    RolePanel(game, setup, version, on_change)
+                FacilitatorPanel(game, setup, version, on_change)
+            with solara.Column(gap="10px"):
+                Charts(live)
+                with solara.Columns([1, 1], gutters_dense=True):
+                    with solara.Column():
+                        Feed(live)
+                    with solara.Column():
+                        if game.role != "watch" and not game.replay:
+                            DecisionPanel(game, version, playing, on_change)
+                        Scoreboard(game, version)
+                        ComparePanel(game, setup, version, on_change)

@@ -1,0 +1,661 @@
+"""One browser tab's game: its market, the player's role and rounds, every move made, the score.
+
+Plain Python with no Solara in it, so the rules of play are tested without a browser and the
+page only draws what a `Game` holds. Every change to the market goes through `Game.lock`: the
+play loop steps the market in a thread while a click may inject a shock, and a change made
+between two quarters is what `MineralMarket.apply` promises ("takes effect next quarter").
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market import MineralMarket, Scenario, ScenarioError, load_scenario, named_scenarios, presets
+from market.metrics import COLUMNS
+from market.scenarios import Event, describe
+from viz.levers import (
+    ALL_MEMBERS,
+    COMPARE_LEVERS,
+    GOVERNMENT_LEVER_ATTRS,
+    ROLE_LEVERS,
+    SHOCKS,
+    Lever,
+    current_value,
+    expand,
+)
+
+DEFAULT_SCENARIO = "dumping"
+ROLES: dict[str, str] = {
+    "watch": "Watch",
+    "coalition": "Allied coalition",
+    "supplier": "Dominant supplier",
+}
+ROUNDS: dict[str, int] = {"1 quarter": 1, "1 year": 4}
+MAX_UPLOAD_BYTES = 256 * 1024
+
+# What the game records each quarter: indicators, two ledger flows, and three numbers the
+# indicator contract leaves out (the allied cost and floor the price is read against, and the
+# allied sources' share of their own market).
+RECORDED = (
+    "price_allied",
+    "price_world",
+    "dominant_share",
+    "allied_capacity",
+    "allied_producers_active",
+    "stockpile",
+    "shortage",
+    "dumping",
+    "response_active",
+    "fiscal_cost",
+    "dominant_profit",
+    "dominant_sacrifice",
+    "shortage_allied",
+    "consumption_allied",
+)
+EXTRA = ("allied_cash_cost", "floor_in_force", "allied_supply_share")
+
+
+def record(model: MineralMarket, store: dict[str, list]) -> None:
+    """Append this quarter's numbers to `store` (name -> list)."""
+    row = model.indicators
+    for name in RECORDED:
+        store.setdefault(name, []).append(float(row[name]))
+    floors = [g.floor_support() for g in model.governments.values()]
+    store.setdefault("allied_cash_cost", []).append(model.allied_average_cash_cost())
+    store.setdefault("floor_in_force", []).append(max(floors, default=0.0))
+    store.setdefault("allied_supply_share", []).append(model.allied_share_of_allied_market())
+    store.setdefault("quarter", []).append(float(model.steps))
+
+
+@dataclass(frozen=True)
+class Move:
+    """A decision or a shock: the changes, the first quarter they act in, and its feed line."""
+
+    quarter: int
+    who: str  # "you" or "facilitator"
+    changes: dict[str, Any]
+    text: str
+
+
+@dataclass
+class Ghost:
+    """An earlier run drawn faded beside the current one (Compare)."""
+
+    label: str
+    series: dict[str, np.ndarray]
+
+
+@dataclass
+class Score:
+    role: str
+    points: float
+    parts: dict[str, float]
+    reference_points: float
+    reference_parts: dict[str, float]
+    verdict: str
+    rule: str = ""
+
+
+@dataclass
+class Choice:
+    """A scenario the player can pick: a named file, a preset, or an uploaded table."""
+
+    key: str
+    source: str | dict[str, Any]
+    description: str = ""
+
+
+def scenario_choices() -> dict[str, Choice]:
+    choices = {name: Choice(name, name, describe(name)) for name in named_scenarios()}
+    for name in presets():
+        description = load_scenario(name).params.get("description", "")
+        choices[name] = Choice(name, name, f"mineral preset: {description}")
+    return choices
+
+
+def parse_upload(filename: str, data: bytes) -> dict[str, Any]:
+    """An uploaded scenario file as a validated table. Raises ScenarioError with one line."""
+    name = Path(filename).name or "upload.toml"
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioError(f"{name}: too large for a scenario file ({len(data):,} bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{name}: not a text file (TOML is UTF-8 text)") from None
+    try:
+        tree = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{name}: malformed TOML: {err}") from None
+    tree.setdefault("name", Path(name).stem or "uploaded")
+    try:
+        load_scenario(tree)  # the one loader validates it
+    except ScenarioError as err:
+        raise ScenarioError(f"{name}: {err}") from None
+    return tree
+
+
+class Game:
+    """Everything one player's tab holds. Build one per tab; never share it."""
+
+    def __init__(self, scenario: str | dict[str, Any] = DEFAULT_SCENARIO, seed: int = 1) -> None:
+        self.lock = threading.RLock()
+        self.choices = scenario_choices()
+        self.source: str | dict[str, Any] = scenario
+        self.seed = int(seed)
+        self.role = "watch"
+        self.round_quarters = 1
+        self.overrides: dict[str, Any] = {}  # levers changed for a Compare replay
+        self.moves: list[Move] = []  # this run's decisions and shocks, in order
+        self.script: dict[int, list[Move]] = {}  # moves a replay makes again, by quarter
+        self.pending: dict[str, Any] = {}  # the player's lever changes for the next round
+        self.ghost: Ghost | None = None
+        self.replay = False  # a Compare replay: the moves come from `script`, not the player
+        self.generation = 0  # bumped whenever the market is replaced: stops a stale play loop
+        self.model: MineralMarket
+        self.series: dict[str, list] = {}
+        self.round_end = 0
+        self._score: Score | None = None
+        self.start()
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    @property
+    def scenario_name(self) -> str:
+        return self.model.spec.name
+
+    @property
+    def description(self) -> str:
+        return str(self.model.spec.params.get("description", ""))
+
+    def choose_scenario(self, source: str | dict[str, Any]) -> None:
+        """Switch to a named scenario or an uploaded table; a fresh game in the same role."""
+        load_scenario(source)  # raises ScenarioError before anything changes
+        if isinstance(source, dict):
+            key = f"uploaded: {source['name']}"
+            self.choices[key] = Choice(key, source, str(source.get("description", "")))
+        with self.lock:
+            self.source = source
+            self._clear_history()
+            self.start()
+
+    def upload(self, filename: str, data: bytes) -> str:
+        """Load an uploaded scenario file; returns its name. Raises ScenarioError."""
+        tree = parse_upload(filename, data)
+        self.choose_scenario(tree)
+        return str(tree["name"])
+
+    def set_seed(self, seed: int) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ScenarioError(f"seed: expected a whole number from 0 up, got {seed!r}")
+        with self.lock:
+            self.seed = seed
+            self.start()
+
+    def set_role(self, role: str, round_quarters: int | None = None) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role: expected one of {', '.join(ROLES)}")
+        with self.lock:
+            self.role = role
+            if round_quarters is not None:
+                self.round_quarters = int(round_quarters)
+            self._clear_history()
+            self.start()
+
+    def set_round_quarters(self, quarters: int) -> None:
+        """Rounds are chosen at the start of a game: a new length starts the game afresh."""
+        with self.lock:
+            self.round_quarters = int(quarters)
+            self.reset()
+
+    def reset(self) -> None:
+        """Play the same game again from quarter 0: same scenario, seed, role and levers."""
+        with self.lock:
+            self.moves.clear()
+            self.script.clear()
+            self.ghost = None
+            self.replay = False
+            self.start()
+
+    def _clear_history(self) -> None:
+        self.overrides = {}
+        self.moves.clear()
+        self.script.clear()
+        self.ghost = None
+        self.replay = False
+
+    def player_keys(self) -> tuple[str, ...]:
+        """Prefixes of the dotted keys the player's side owns."""
+        return {
+            "coalition": ("governments.", "alliance."),
+            "supplier": ("supplier.",),
+        }.get(self.role, ())
+
+    def scenario_for_role(self) -> Scenario:
+        """The scenario as this role plays it.
+
+        The computer plays the other side with the scenario's own strategy and timeline. The
+        player's side loses the scenario's scripted moves (the player makes them or not), and a
+        coalition player starts from the mineral preset's status quo with a standing response:
+        what the player sets is in force from the next quarter.
+        """
+        spec = load_scenario(self.source)
+        params = copy.deepcopy(spec.params)
+        if self.role == "watch":
+            return Scenario(spec.name, params, list(spec.events), spec.source)
+        mine = self.player_keys()
+        if self.role == "coalition":
+            params["alliance"]["response"] = "standing"
+            preset = params.get("preset")
+            status_quo = load_scenario(preset).params["governments"] if preset else {}
+            for country, table in params["governments"].items():
+                for attr in GOVERNMENT_LEVER_ATTRS:
+                    if country in status_quo:
+                        table[attr] = status_quo[country][attr]
+        events = []
+        for event in spec.events:
+            kept = {k: v for k, v in event.changes.items() if not k.startswith(mine)}
+            if kept:
+                events.append(Event(event.quarter, event.label, kept))
+        return Scenario(spec.name, params, events, spec.source)
+
+    def start(self) -> None:
+        """Build the market for the current set-up, at quarter 0."""
+        with self.lock:
+            scenario = self.scenario_for_role()
+            self.model = MineralMarket(scenario, rng=self.seed, **self.overrides)
+            self.initial = copy.deepcopy(self.model.spec)  # the set-up, before any move
+            self.series = {}
+            self.pending = {}
+            self.round_end = 0
+            self._score = None
+            self.generation += 1
+            if self.role != "watch":
+                self.model.feed.append((0, self.role_intro()))
+            if self.overrides:  # Compare's changes hold until another scenario or role
+                changed = self.describe_changes(self.overrides)
+                self.model.feed.append((0, f"changed from the scenario: {changed}"))
+
+    def role_intro(self) -> str:
+        taken = [
+            f"Q{e.quarter} {e.label or 'a scripted move'}"
+            for e in load_scenario(self.source).events
+            if any(key.startswith(self.player_keys()) for key in e.changes)
+        ]
+        other = "the dominant supplier" if self.role == "coalition" else "the allied governments"
+        text = (
+            f"you play the {ROLES[self.role].lower()}; the computer plays {other} as the "
+            "scenario has it"
+        )
+        if taken:
+            text += "; the scenario's own moves for your side are now yours: " + "; ".join(taken)
+        return text
+
+    # --- play ------------------------------------------------------------------------------
+
+    @property
+    def quarter(self) -> int:
+        return self.model.steps
+
+    @property
+    def quarters(self) -> int:
+        return self.model.quarters
+
+    @property
+    def finished(self) -> bool:
+        return not self.model.running
+
+    @property
+    def deciding(self) -> bool:
+        """A role game waits for the player's decisions between rounds."""
+        return (
+            self.role != "watch"
+            and not self.replay
+            and not self.finished
+            and self.quarter >= self.round_end
+        )
+
+    def can_step(self) -> bool:
+        return self.model.running and not self.deciding
+
+    def step(self) -> bool:
+        """Play one quarter if the game allows it now. Returns whether a quarter was played."""
+        with self.lock:
+            if not self.can_step():
+                return False
+            upcoming = self.quarter + 1
+            for move in self.script.get(upcoming, []):
+                self._apply(move.changes)
+                self._echo(Move(upcoming, move.who, move.changes, move.text))
+            self.model.step()
+            record(self.model, self.series)
+            return True
+
+    def play_round(self) -> Move | None:
+        """Apply the player's pending decisions and open the next round. Raises ScenarioError
+        (and changes nothing) if a decision is not allowed."""
+        with self.lock:
+            if not self.deciding:
+                return None
+            move = None
+            if self.pending:
+                move = self.decide(dict(self.pending))
+            self.pending = {}
+            self.round_end = min(self.quarter + self.round_quarters, self.quarters)
+            return move
+
+    def levers(self) -> tuple[Lever, ...]:
+        return ROLE_LEVERS.get(self.role, ())
+
+    def countries(self) -> list[str]:
+        return list(self.model.governments)
+
+    def members(self) -> list[str]:
+        """The countries a coalition player commands: a country that has left the alliance
+        no longer follows its decisions."""
+        return [cc for cc, gov in self.model.governments.items() if gov.member]
+
+    def lever_value(self, lever: Lever, scope: str = ALL_MEMBERS) -> Any:
+        """What a control shows: the pending choice if any, else what the market runs on."""
+        keys = expand(lever.key, self.members() or self.countries()[:1])
+        key = keys[0] if scope == ALL_MEMBERS else lever.key.replace("*", scope, 1)
+        if key in self.pending:
+            return self.pending[key]
+        return current_value(self.model, key)
+
+    def members_differ(self, lever: Lever) -> bool:
+        """Whether the members hold different values of a per-country lever (a control for
+        all members then shows the first member's)."""
+        if not lever.key.startswith("governments.*."):
+            return False
+        keys = expand(lever.key, self.members())
+        return len({repr(self.pending.get(k, current_value(self.model, k))) for k in keys}) > 1
+
+    def set_pending(self, lever: Lever, shown: Any, scope: str = ALL_MEMBERS) -> None:
+        """Note a lever choice for the next round (from the control's shown value)."""
+        value = lever.model_value(shown)
+        keys = (
+            expand(lever.key, self.members())
+            if scope == ALL_MEMBERS
+            else [lever.key.replace("*", scope, 1)]
+        )
+        with self.lock:
+            for key in keys:
+                if current_value(self.model, key) == value:
+                    self.pending.pop(key, None)
+                else:
+                    self.pending[key] = value
+
+    def decide(self, changes: dict[str, Any], who: str = "you") -> Move:
+        """Apply a set of changes from the next quarter, all or none, and show them in the feed.
+        Raises ScenarioError naming the key and what is allowed."""
+        with self.lock:
+            trial = copy.deepcopy(self.model.spec)
+            for key, value in changes.items():
+                trial.set(key, value)  # validates every change before any is applied
+            self._apply(changes)
+            text = self.describe_changes(changes)
+            move = Move(self.quarter + 1, who, dict(changes), text)
+            self._echo(move)
+            return move
+
+    def inject(self, shock: str, country: str = "", size: float = 0.0) -> Move:
+        """A facilitator's shock, from the next quarter."""
+        with self.lock:
+            if self.finished:
+                raise ScenarioError("the game is over: reset or replay to inject a shock")
+            spec = SHOCKS[shock]
+            if spec.per_country and country not in self.model.governments:
+                allowed = ", ".join(self.countries())
+                raise ScenarioError(f"shock {spec.label}: choose a country, one of {allowed}")
+            changes, text = spec.changes(self.model, country, size)
+            trial = copy.deepcopy(self.model.spec)
+            for key, value in changes.items():
+                trial.set(key, value)
+            self._apply(changes)
+            move = Move(self.quarter + 1, "facilitator", changes, text)
+            self._echo(move)
+            return move
+
+    def _apply(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            self.model.apply(key, value)
+
+    def _echo(self, move: Move) -> None:
+        self.moves.append(move)
+        who = {
+            "you": f"you ({ROLES[self.role].lower()})",
+            "facilitator": "facilitator's shock",
+        }.get(move.who, move.who)
+        self.model.feed.append((move.quarter, f"{who}: {move.text}"))
+
+    def describe_changes(self, changes: dict[str, Any]) -> str:
+        """'US: price floor 110 USD/kg; all members: anti-dumping duty 93.5 %'."""
+        levers = {lv.key: lv for lv in COMPARE_LEVERS} | {lv.key: lv for lv in self.levers()}
+        members = self.members()
+        grouped: dict[tuple[str, Any], list[str]] = {}
+        phrases = []
+        for key, value in changes.items():
+            parts = key.split(".")
+            if parts[0] == "governments" and len(parts) == 3 and key not in levers:
+                grouped.setdefault((parts[2], value), []).append(parts[1])
+            else:
+                phrases.append(_phrase(levers.get(key), key, value))
+        for (attr, value), who in grouped.items():
+            scope = ALL_MEMBERS if sorted(who) == sorted(members) else ", ".join(who)
+            lever = levers.get(f"governments.*.{attr}")
+            phrases.append(f"{scope}: {_phrase(lever, attr, value)}")
+        return "; ".join(phrases)
+
+    # --- compare -----------------------------------------------------------------------------
+
+    def compare(self, lever: Lever, shown: Any) -> None:
+        """Replay this game from quarter 0 with one lever changed: same scenario, seed and
+        moves (made again at the same quarters); the run so far stays on the charts, faded.
+        Raises ScenarioError, and changes nothing, if the value is not allowed."""
+        value = lever.model_value(shown)
+        keys = expand(lever.key, self.countries())
+        overrides = {**self.overrides, **dict.fromkeys(keys, value)}
+        MineralMarket(self.scenario_for_role(), rng=self.seed, **overrides)  # validates
+        with self.lock:
+            before = self.start_value(keys[0])
+            self.ghost = Ghost(f"earlier run ({_phrase(lever, lever.key, before)})", self.arrays())
+            # The moves made so far in this run, and a replay's moves still to come.
+            upcoming = [m for q, ms in self.script.items() if q > self.quarter for m in ms]
+            self.script = {}
+            for move in [*self.moves, *upcoming]:
+                self.script.setdefault(move.quarter, []).append(move)
+            self.moves = []
+            self.overrides = overrides
+            self.replay = True
+            self.start()
+
+    def start_value(self, key: str) -> Any:
+        """A dotted key's value when this run started (before any move or shock)."""
+        return self.initial.get(key)
+
+    # --- what the page shows -----------------------------------------------------------------
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        with self.lock:
+            return {name: np.asarray(values, float) for name, values in self.series.items()}
+
+    def feed(self) -> list[tuple[int, str]]:
+        with self.lock:
+            return list(self.model.feed)
+
+    def status(self) -> str:
+        """Last quarter in numbers, one line."""
+        if not self.series:
+            return "not started: press Play"
+        s = self.series
+        return (
+            f"allied price {s['price_allied'][-1]:.1f} USD/kg, world {s['price_world'][-1]:.1f}; "
+            f"dominant share {s['dominant_share'][-1] * 100:.1f} %; allied producers in business "
+            f"{s['allied_producers_active'][-1]:.0f}; fiscal cost {s['fiscal_cost'][-1]:,.0f} USD m"
+        )
+
+    def timeseries(self) -> pd.DataFrame:
+        """The run for export: the model's quarterly table, the game's extra series and what
+        happened each quarter."""
+        with self.lock:
+            if self.quarter == 0:  # the model's table needs a quarter played
+                return pd.DataFrame(columns=[*COLUMNS, *EXTRA, "events"])
+            frame = self.model.timeseries()
+            for name in EXTRA:
+                frame[name] = self.series.get(name, [])[: len(frame)]
+            events: dict[int, list[str]] = {}
+            for quarter, text in self.model.feed:
+                events.setdefault(max(quarter, 1), []).append(text)
+            frame["events"] = [" | ".join(events.get(q, [])) for q in frame["quarter"]]
+            return frame
+
+    def csv(self) -> bytes:
+        buffer = io.StringIO()
+        self.timeseries().to_csv(buffer, index=False)
+        return buffer.getvalue().encode()
+
+    def export_name(self, extension: str) -> str:
+        role = "" if self.role == "watch" else f"-{self.role}"
+        return f"{self.scenario_name}-seed{self.seed}{role}.{extension}"
+
+    # --- score -------------------------------------------------------------------------------
+
+    def score(self) -> Score | None:
+        """The player's score at the end, beside the computer's play of the same game."""
+        if self.role == "watch" or not self.finished:
+            return None
+        with self.lock:
+            if self._score is None:
+                mine = score_parts(self.role, self.arrays())
+                reference = score_parts(self.role, self._reference_run())
+                self._score = verdict(self.role, mine, reference)
+            return self._score
+
+    def _reference_run(self) -> dict[str, np.ndarray]:
+        """The computer playing both sides: the scenario as written, the same seed, levers
+        and facilitator's shocks, none of the player's decisions."""
+        model = MineralMarket(self.source, rng=self.seed, **self.overrides)
+        shocks: dict[int, list[Move]] = {}
+        for move in self.moves:  # this run's moves, a replay's included, all made by the end
+            if move.who == "facilitator":
+                shocks.setdefault(move.quarter, []).append(move)
+        store: dict[str, list] = {}
+        while model.running:
+            for move in shocks.get(model.steps + 1, []):
+                for key, value in move.changes.items():
+                    model.apply(key, value)
+            model.step()
+            record(model, store)
+        return {name: np.asarray(values, float) for name, values in store.items()}
+
+
+def _phrase(lever: Lever | None, key: str, value: Any) -> str:
+    """'price floor 110 USD/kg', 'strategy: dump', 'US price floor 0 USD/kg'."""
+    if lever is None:
+        return f"{key.rsplit('.', 1)[-1].replace('_', ' ')} {value}"
+    label = lever.label
+    if label[1:2].islower():  # "Price floor" reads "price floor" mid-sentence; "US" stays
+        label = label[0].lower() + label[1:]
+    if lever.kind in ("bool", "choice"):
+        return f"{label}: {lever.describe(value)}"
+    return f"{label} {lever.describe(value)}"
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+SCORE_RULES = {
+    "coalition": "1 point per % of the allied market supplied by allied producers and "
+    "recyclers (mean over the game), minus 2 per % of allied demand left unmet, minus 10 per "
+    "USD bn of fiscal cost",
+    "supplier": "1 point per % of the world market in the final year, plus 1 per USD bn of "
+    "profit over the game (the profit given up while dumping is already out of it)",
+}
+
+
+def score_parts(role: str, s: dict[str, np.ndarray]) -> dict[str, float]:
+    if role == "coalition":
+        demand = float(s["consumption_allied"].sum() + s["shortage_allied"].sum())
+        return {
+            "allied share of the allied market, %": float(s["allied_supply_share"].mean() * 100),
+            "allied demand unmet, %": float(s["shortage_allied"].sum() / max(demand, 1e-9) * 100),
+            "fiscal cost, USD m": float(s["fiscal_cost"][-1]),
+        }
+    return {
+        "market share in the final year, %": float(s["dominant_share"][-4:].mean() * 100),
+        "profit over the game, USD m": float(s["dominant_profit"].sum()),
+        "profit given up to dumping, USD m": float(s["dominant_sacrifice"][-1]),
+    }
+
+
+def points(role: str, parts: dict[str, float]) -> float:
+    values = list(parts.values())
+    if role == "coalition":
+        share, unmet, cost = values
+        return share - 2.0 * unmet - 10.0 * cost / 1000.0
+    share, profit, _ = values
+    return share + profit / 1000.0
+
+
+def verdict(role: str, mine: dict[str, float], reference: dict[str, float]) -> Score:
+    mine_points, ref_points = points(role, mine), points(role, reference)
+    gap = mine_points - ref_points
+    headline = (
+        "Better than the computer's play"
+        if gap > 2
+        else "Worse than the computer's play"
+        if gap < -2
+        else "About the same as the computer's play"
+    )
+    if role == "coalition":
+        share, unmet, cost = mine.values()
+        r_share, _, r_cost = reference.values()
+        detail = (
+            f"allied sources supplied {share:.0f} % of the allied market (computer: "
+            f"{r_share:.0f} %), {unmet:.1f} % of demand went unmet, at a fiscal cost of "
+            f"{cost:,.0f} USD m (computer: {r_cost:,.0f} USD m)"
+        )
+        extra_share, extra_cost = share - r_share, cost - r_cost
+        if extra_share > 1 and extra_cost > 0:
+            detail += f"; each extra point of share cost {extra_cost / extra_share:,.0f} USD m"
+    else:
+        share, profit, sacrifice = mine.values()
+        r_share, r_profit, _ = reference.values()
+        detail = (
+            f"you ended with {share:.0f} % of the market (computer: {r_share:.0f} %) and "
+            f"{profit / 1000:,.1f} USD bn of profit (computer: {r_profit / 1000:,.1f}), "
+            f"having given up {sacrifice:,.0f} USD m to dumping"
+        )
+    return Score(
+        role,
+        mine_points,
+        mine,
+        ref_points,
+        reference,
+        f"{headline} by {abs(gap):.0f} points: {detail}."
+        if abs(gap) > 2
+        else f"{headline}: {detail}.",
+        SCORE_RULES[role],
+    )
+
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "ROLES",
+    "ROUNDS",
+    "Choice",
+    "Game",
+    "Ghost",
+    "Move",
+    "Score",
+    "parse_upload",
+    "scenario_choices",
+]

@@ -1,0 +1,84 @@
+"""The parts of the page that change every quarter, as widgets the game sets directly.
+
+Solara redraws a page by re-running the components whose state changed and then reconciling
+every widget on the page with what they returned; on this page that walk alone costs more than
+a quarter of the market and the charts together. So what moves every quarter (the charts, the
+quarter, the flags, the status line and the event feed) lives in a handful of widgets made once
+per tab and updated in place; the components re-render only when the game changes phase (a new
+game, its first quarter, the end of a round or of the game) or the player acts.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+
+import ipyvuetify as v
+import ipywidgets
+
+from viz.charts import Dashboard
+from viz.game import Game
+
+FEED_STYLE = "max-height: 340px; overflow-y: auto; font-size: 0.9em; line-height: 1.5;"
+
+
+def feed_html(feed: list[tuple[int, str]]) -> str:
+    """The event feed, newest first; the text is escaped (an uploaded scenario names events)."""
+    lines = [
+        f"<div><b>{'Start' if quarter <= 0 else f'Q{quarter}'}</b> — "
+        f"{html.escape(text, quote=False)}</div>"
+        for quarter, text in reversed(feed)
+    ]
+    return "".join(lines) or "<i>Nothing yet: press Play.</i>"
+
+
+class LiveView:
+    """One tab's live widgets and the dashboard that draws its charts."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.board = Dashboard()
+        self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%"))
+        self.image.add_class("game-charts")
+        self.quarter = v.Html(tag="span", children=[""], class_="game-quarter")
+        self.flags = v.Html(tag="span", children=[""], class_="game-flags", style_="")
+        self.status = v.Html(tag="div", children=[""], class_="game-status", style_="color: #555")
+        self.feed = ipywidgets.HTML(value=feed_html([]), layout=ipywidgets.Layout(width="100%"))
+        self.feed.add_class("game-feed")
+        self._feed_seen: tuple[int, int] = (-1, -1)
+
+    def refresh(self, game: Game) -> None:
+        """Show the game as it stands; only what changed is sent to the browser."""
+        with self.lock:
+            image = self.board.png(game)
+            if image is not self.image.value:
+                self.image.value = image
+            quarter = f"Quarter {game.quarter} of {game.quarters}"
+            if self.quarter.children != [quarter]:
+                self.quarter.children = [quarter]
+            flags, colour = self._flags(game)
+            if self.flags.children != [flags]:
+                self.flags.children = [flags]
+                self.flags.style_ = f"color: {colour}; font-weight: bold"
+            status = game.status()
+            if self.status.children != [status]:
+                self.status.children = [status]
+            feed = game.feed()
+            seen = (game.generation, len(feed))
+            if seen != self._feed_seen:
+                self.feed.value = feed_html(feed)
+                self._feed_seen = seen
+
+    @staticmethod
+    def _flags(game: Game) -> tuple[str, str]:
+        if game.finished:
+            return "GAME OVER", "#333"
+        if not game.series:
+            return "", "#333"
+        words = []
+        if game.series["dumping"][-1]:
+            words.append("DUMPING FLAGGED")
+        if game.series["response_active"][-1]:
+            words.append("RESPONSE ACTIVE")
+        colour = "#d62728" if game.series["dumping"][-1] else "#2ca02c"
+        return " · ".join(words), colour

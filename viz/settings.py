@@ -1,0 +1,43 @@
+"""Server settings for a workshop: no calls home, no CDN, short-lived abandoned sessions.
+
+Solara reads its settings from the environment when it starts. `minerals ui` sets these
+before starting it; `solara run viz/app.py` gets the same through `configure()`, which the app
+calls when Solara imports it (before any page is served).
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+# A tab closed or asleep keeps its game this long, then the server frees it (Solara's default is
+# 24 h: a day of workshops would pile up every abandoned game in memory).
+CULL_TIMEOUT = "30m"
+
+ENVIRONMENT = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_KERNEL_CULL_TIMEOUT": CULL_TIMEOUT,
+    "SOLARA_THEME_SHOW_BANNER": "False",  # its corner badge would cover the game's buttons
+}
+
+
+def set_environment() -> None:
+    """Put the workshop defaults in the environment, leaving any value already set."""
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
+
+def configure() -> None:
+    """Apply the same to a Solara server that is already running (`solara run`)."""
+    import solara.checks
+    import solara.server.settings as server
+
+    server.telemetry.mixpanel_enable = False
+    server.theme.show_banner = False
+    if "SOLARA_KERNEL_CULL_TIMEOUT" not in os.environ:
+        server.kernel.cull_timeout = CULL_TIMEOUT
+    # In development mode Solara's page loads a check frame from solara.dev once per machine;
+    # a workshop room has no internet and the game must not call out.
+    solara.checks.should_perform_solara_check = lambda: False
