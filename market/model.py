@@ -472,6 +472,8 @@ class MineralMarket(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """One row per quarter: `quarter` and every indicator and ledger column."""
+        if not self._ledger:
+            return pd.DataFrame(columns=list(COLUMNS))
         frame = pd.concat(
             [self.datacollector.get_model_vars_dataframe(), pd.DataFrame(self._ledger)], axis=1
         )

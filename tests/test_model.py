@@ -194,3 +194,9 @@ def test_a_named_price_overrides_the_strategy_and_the_budget_pays_for_it():
     assert (broke["price_allied"] > 50).all()  # no budget: it cannot price under market play
     dearer = series("baseline", quarters=8, **quiet, **{"supplier.price_world": 90.0})
     assert dearer["price_world"].round(6).eq(90.0).all()
+
+
+def test_tables_before_the_first_quarter_are_empty_with_their_columns():
+    model = MineralMarket("baseline", rng=1)
+    assert model.timeseries().empty and "price_allied" in model.timeseries().columns
+    assert model.agent_table().empty and "capacity" in model.agent_table().columns

@@ -281,7 +281,7 @@ class Game:
             if self.role != "watch":
                 self.model.feed.append((0, self.role_intro()))
             if self.overrides:  # Compare's changes hold until another scenario or role
-                changed = self.describe_changes(self.overrides)
+                changed = self.describe_changes(self.overrides, compare=True)
                 self.model.feed.append((0, f"changed from the scenario: {changed}"))
 
     def role_intro(self) -> str:
@@ -437,9 +437,10 @@ class Game:
         }.get(move.who, move.who)
         self.model.feed.append((move.quarter, f"{who}: {move.text}"))
 
-    def describe_changes(self, changes: dict[str, Any]) -> str:
-        """'US: price floor 110 USD/kg; all members: anti-dumping duty 93.5 %'."""
-        levers = {lv.key: lv for lv in COMPARE_LEVERS} | {lv.key: lv for lv in self.levers()}
+    def describe_changes(self, changes: dict[str, Any], compare: bool = False) -> str:
+        """'US: price floor 110 USD/kg; all members: anti-dumping duty 93.5 %'; with `compare`,
+        in the words of the Compare levers ('US price floor 110 USD/kg')."""
+        levers = {lv.key: lv for lv in (COMPARE_LEVERS if compare else self.levers())}
         members = self.members()
         grouped: dict[tuple[str, Any], list[str]] = {}
         phrases = []
@@ -562,7 +563,7 @@ def _phrase(lever: Lever | None, key: str, value: Any) -> str:
     """'price floor 110 USD/kg', 'strategy: dump', 'US price floor 0 USD/kg'."""
     if lever is None:
         return f"{key.rsplit('.', 1)[-1].replace('_', ' ')} {value}"
-    label = lever.label
+    label = lever.short or lever.label
     if label[1:2].islower():  # "Price floor" reads "price floor" mid-sentence; "US" stays
         label = label[0].lower() + label[1:]
     if lever.kind in ("bool", "choice"):

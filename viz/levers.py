@@ -33,6 +33,7 @@ class Lever:
     unit: str = ""
     scale: float = 1.0  # shown value per model value: 100 shows a share as a percentage
     choices: tuple[str, ...] = ()
+    short: str = ""  # the label in a sentence, where the control's label says more
 
     @property
     def attr(self) -> str:
@@ -157,11 +158,29 @@ COMPARE_LEVERS: tuple[Lever, ...] = (
     Lever("alliance.cohesion", "Alliance cohesion", "float", 0, 100, 5, "%", 100.0),
     Lever("governments.US.floor_price", "US price floor", "float", 0, 200, 5, "USD/kg"),
     Lever("governments.US.floor_budget", "US floor budget", "float", 0, 5000, 100, "USD m"),
-    Lever("governments.*.duty", "Duty, every member", "float", 0, 200, 5, "%", 100.0),
     Lever(
-        "governments.*.financing", "Cheap finance, every member", "float", 0, 100, 10, "%", 100.0
+        "governments.*.duty",
+        "Duty, every member",
+        "float",
+        0,
+        200,
+        5,
+        "%",
+        100.0,
+        short="anti-dumping duty",
     ),
-    Lever("governments.*.asset_review", "Asset review, every member", "bool"),
+    Lever(
+        "governments.*.financing",
+        "Cheap finance, every member",
+        "float",
+        0,
+        100,
+        10,
+        "%",
+        100.0,
+        short="cheap finance for new capacity",
+    ),
+    Lever("governments.*.asset_review", "Asset review, every member", "bool", short="asset review"),
     Lever("governments.JP.stockpile_days", "Japan's stockpile target", "float", 0, 180, 10, "days"),
 )
 
