@@ -9,6 +9,19 @@ from __future__ import annotations
 
 import os
 
+# Debian's Chromium as the browser tests and the UI benchmark drive it: headless, and with the
+# background services off, since this machine's closed network refuses their connections.
+CHROMIUM = os.environ.get("MINERALS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
