@@ -24,6 +24,12 @@ user runs them, alternating between the two for --rounds rounds (median reported
                counts a page shared by several processes once in each, and Pss from
                /proc/PID/smaps_rollup, which splits a shared page between its sharers.
 
+Part 1b, what comes before any run: the same two commands on a 2-run grid, and a process that
+only imports the model. From these the script derives each tool's CPU time per run (the extra
+198 runs' CPU time / 198), the most the sweep could gain over batch_run if runs cost nothing
+(the ratio of the two 2-run wall times), and the least memory a process that runs the model
+holds.
+
 Part 2, the Sobol design of experiments/specs/levers-sobol.toml: 8 parameters with N = 512
 (second order: N * (2 * 8 + 2) = 9,216 runs of 40 quarters) through `minerals sweep
 --workers 2`, then `minerals analyze` on it: runs per second over the sweep's own run time
@@ -64,24 +70,30 @@ BUDGETS = [1000.0, 3000.0]
 SEEDS = 5
 QUARTERS = 40
 METRICS = '["bankruptcies", "fiscal_cost", "price_allied_mean", "dominant_share_final"]'
+SMALL = ([0], [1000.0], 2)  # delays, budgets, seeds: 2 runs, to measure what comes before any run
 
-GRID_SPEC = f"""
+
+def grid_spec(delays: list[int], budgets: list[float], seeds: int) -> str:
+    return f"""
 scenario = "coordinated-response"
 quarters = {QUARTERS}
-replications = {SEEDS}
+replications = {seeds}
 seed = 1
 [design]
 method = "grid"
 [parameters]
-"alliance.coordination_delay" = {DELAYS}
-"supplier.budget" = {BUDGETS}
+"alliance.coordination_delay" = {delays}
+"supplier.budget" = {budgets}
 [outputs]
 metrics = {METRICS}
 """
 
+
 SOBOL_SPEC = ROOT / "experiments" / "specs" / "levers-sobol.toml"  # N = 512, 8 levers
 
-BATCH_RUN_SCRIPT = f"""
+
+def batch_run_script(delays: list[int], budgets: list[float], seeds: int) -> str:
+    return f"""
 import sys
 import time
 
@@ -98,10 +110,10 @@ if __name__ == "__main__":
         parameters={{
             "scenario": "coordinated-response",
             "quarters": {QUARTERS},
-            "alliance.coordination_delay": {DELAYS},
-            "supplier.budget": {BUDGETS},
+            "alliance.coordination_delay": {delays},
+            "supplier.budget": {budgets},
         }},
-        rng=list(range(1, {SEEDS + 1})),
+        rng=list(range(1, {seeds + 1})),
         number_processes=2,
         data_collection_period=1,
         max_steps=1000,
@@ -229,18 +241,26 @@ def sweep_args(spec: Path, out: Path) -> list[str]:
     ]
 
 
-def grid(rounds: int, work: Path) -> dict[str, list[Measure]]:
-    spec = work / "grid.toml"
-    spec.write_text(GRID_SPEC)
-    script = work / "batch_run_grid.py"
-    script.write_text(BATCH_RUN_SCRIPT)
+def grid(rounds: int, work: Path, delays: list, budgets: list, seeds: int) -> dict[str, list]:
+    """Both tools on one grid, alternating which goes first; and, in the small grid's rounds,
+    a process that only imports the model: the least memory any process running it holds."""
+    tag = f"{len(delays) * len(budgets) * seeds}runs"
+    spec = work / f"grid-{tag}.toml"
+    spec.write_text(grid_spec(delays, budgets, seeds))
+    script = work / f"batch_run-{tag}.py"
+    script.write_text(batch_run_script(delays, budgets, seeds))
+    small = (delays, budgets, seeds) == SMALL
     results: dict[str, list[Measure]] = {"sweep": [], "batch_run": []}
+    if small:
+        results["import"] = []
     for i in range(rounds):
         order = ["sweep", "batch_run"] if i % 2 == 0 else ["batch_run", "sweep"]
-        for name in order:
-            target = work / f"{name}-{i}"
+        for name in order + (["import"] if small else []):
+            target = work / f"{name}-{tag}-{i}"
             if name == "sweep":
                 m = measure(name, sweep_args(spec, target))
+            elif name == "import":
+                m = measure(name, [PYTHON, "-c", IMPORT_ONLY])
             else:
                 m = measure(name, [PYTHON, str(script), str(target) + ".parquet"])
             results[name].append(m)
@@ -251,6 +271,19 @@ def grid(rounds: int, work: Path) -> dict[str, list[Measure]]:
                 flush=True,
             )
     return results
+
+
+# Python, Mesa (which brings pandas and scipy) and the model, then a pause long enough for the
+# 50 ms sampler to see the process at its peak.
+IMPORT_ONLY = "import time, market; time.sleep(0.5)"
+
+
+def medians(rows: dict[str, list[Measure]]) -> dict[str, dict[str, float]]:
+    fields = ("wall_s", "cpu_s", "peak_rss_mib", "peak_pss_mib")
+    return {
+        name: {f: statistics.median(getattr(m, f) for m in ms) for f in fields}
+        for name, ms in rows.items()
+    }
 
 
 def sobol(samples: int, work: Path) -> dict[str, float | int | str]:
@@ -303,19 +336,13 @@ def main() -> int:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         if not args.skip_grid:
-            print(
-                f"Part 1: the same {len(DELAYS) * len(BUDGETS) * SEEDS}-run grid, 2 processes each"
-            )
-            rows = grid(args.rounds, work)
-            med = {
-                name: {
-                    "wall_s": statistics.median(m.wall_s for m in ms),
-                    "cpu_s": statistics.median(m.cpu_s for m in ms),
-                    "peak_rss_mib": statistics.median(m.peak_rss_mib for m in ms),
-                    "peak_pss_mib": statistics.median(m.peak_pss_mib for m in ms),
-                }
-                for name, ms in rows.items()
-            }
+            n_runs = len(DELAYS) * len(BUDGETS) * SEEDS
+            print(f"Part 1: the same {n_runs}-run grid, 2 processes each")
+            rows = grid(args.rounds, work, DELAYS, BUDGETS, SEEDS)
+            n_small = len(SMALL[0]) * len(SMALL[1]) * SMALL[2]
+            print(f"\nPart 1b: the same tools on a {n_small}-run grid, and an import alone")
+            floor_rows = grid(args.rounds, work, *SMALL)
+            med, floor = medians(rows), medians(floor_rows)
             speed = med["batch_run"]["wall_s"] / med["sweep"]["wall_s"]
             cpu_ratio = med["batch_run"]["cpu_s"] / med["sweep"]["cpu_s"]
             rss = med["sweep"]["peak_rss_mib"] / med["batch_run"]["peak_rss_mib"]
@@ -324,12 +351,12 @@ def main() -> int:
                 f"\n  median of {args.rounds}      wall time    CPU time   peak RSS (sum)   "
                 "peak PSS (sum)"
             )
-            for name in ("sweep", "batch_run"):
-                r = med[name]
-                print(
-                    f"  {name:<16} {r['wall_s']:8.2f} s {r['cpu_s']:8.2f} s "
-                    f"{r['peak_rss_mib']:11.0f} MiB {r['peak_pss_mib']:12.0f} MiB"
-                )
+            for label, table in ((f"{n_runs} runs", med), (f"{n_small} runs", floor)):
+                for name, r in table.items():
+                    print(
+                        f"  {name + ' ' + label:<22} {r['wall_s']:6.2f} s {r['cpu_s']:8.2f} s "
+                        f"{r['peak_rss_mib']:11.0f} MiB {r['peak_pss_mib']:12.0f} MiB"
+                    )
             verdict = "PASS" if speed >= TARGET_SPEED else "MISS"
             print(f"  speed: batch_run / sweep wall time = {speed:.2f}x  (target >= 2)  {verdict}")
             print(f"  work: batch_run / sweep CPU time = {cpu_ratio:.2f}x")
@@ -339,13 +366,37 @@ def main() -> int:
                     f"  memory: sweep / batch_run peak {label} = {ratio:.2f}  (target <= 0.1)  "
                     f"{verdict}"
                 )
+            per_run = {
+                name: (med[name]["cpu_s"] - floor[name]["cpu_s"]) / (n_runs - n_small)
+                for name in ("sweep", "batch_run")
+            }
+            bound = floor["batch_run"]["wall_s"] / floor["sweep"]["wall_s"]
+            tenth = med["batch_run"]["peak_rss_mib"] * TARGET_MEMORY
+            print(
+                f"  per run: {per_run['sweep'] * 1000:.1f} ms CPU in the sweep, "
+                f"{per_run['batch_run'] * 1000:.1f} ms in batch_run (the extra runs' CPU time / "
+                f"{n_runs - n_small})"
+            )
+            print(
+                f"  before any run: batch_run {floor['batch_run']['wall_s']:.2f} s, sweep "
+                f"{floor['sweep']['wall_s']:.2f} s: {bound:.2f}x is the most the sweep could "
+                "gain if runs cost nothing"
+            )
+            print(
+                f"  importing the model alone: {floor['import']['peak_rss_mib']:.0f} MiB RSS in "
+                f"one process; a tenth of batch_run's peak is {tenth:.0f} MiB"
+            )
             report["grid"] = {
                 "median": med,
+                "small_grid_median": floor,
                 "speed_ratio": speed,
                 "cpu_ratio": cpu_ratio,
                 "rss_ratio": rss,
                 "pss_ratio": pss,
+                "cpu_per_run_s": per_run,
+                "speed_bound_without_runs": bound,
                 "rounds": {k: [asdict(m) for m in v] for k, v in rows.items()},
+                "small_rounds": {k: [asdict(m) for m in v] for k, v in floor_rows.items()},
             }
         if not args.skip_sobol:
             n = args.samples * (2 * 8 + 2)

@@ -186,7 +186,7 @@ class SweepSpec:
         """Rebuild a spec saved by a sweep (DIR/sweep.json), without reading the scenario again."""
         tree = data["scenario_tree"]
         events = [Event(e["quarter"], e["label"], dict(e["set"])) for e in tree["events"]]
-        scenario = Scenario(tree["name"], copy.deepcopy(tree["params"]), events, source)
+        scenario = load_scenario(Scenario(tree["name"], tree["params"], events, source))
         params = tuple(
             Parameter(
                 p["key"],

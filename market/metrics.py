@@ -102,21 +102,25 @@ STATS = ("final", "mean", "min", "max")
 
 def summarise(timeseries: pd.DataFrame) -> dict[str, float | int | None]:
     """Run-level metrics named `<indicator>_<stat>` (final, mean, min, max), plus the quarters
-    in which dumping was first flagged and the response first active (None if never)."""
+    in which dumping was first flagged and the response first active (None if never).
+
+    Every metric of a run with no quarters is None, not NaN: nothing happened, nothing to
+    average."""
     out: dict[str, float | int | None] = {}
     for name in INDICATORS:
-        series = timeseries[name].astype(float)
-        out[f"{name}_final"] = _plain(series.iloc[-1])
-        out[f"{name}_mean"] = _plain(series.mean())
-        out[f"{name}_min"] = _plain(series.min())
-        out[f"{name}_max"] = _plain(series.max())
+        series = timeseries[name].to_numpy(dtype=float)
+        empty = len(series) == 0
+        out[f"{name}_final"] = None if empty else _plain(series[-1])
+        out[f"{name}_mean"] = None if empty else _plain(series.mean())
+        out[f"{name}_min"] = None if empty else _plain(series.min())
+        out[f"{name}_max"] = None if empty else _plain(series.max())
+    quarters = timeseries["quarter"].to_numpy()
     for flag in ("dumping", "response_active"):
-        hits = timeseries.loc[timeseries[flag].astype(bool), "quarter"]
-        out[f"{flag}_first_quarter"] = int(hits.iloc[0]) if len(hits) else None
+        hits = quarters[timeseries[flag].to_numpy(dtype=bool)]
+        out[f"{flag}_first_quarter"] = int(hits[0]) if len(hits) else None
         out[f"{flag}_quarters"] = len(hits)
-    out["shortage_total"] = _plain(timeseries["shortage"].sum())
-    out["recycled_supply_total"] = _plain(timeseries["recycled_supply"].sum())
-    out["dominant_profit_total"] = _plain(timeseries["dominant_profit"].sum())
+    for name in ("shortage", "recycled_supply", "dominant_profit"):
+        out[f"{name}_total"] = _plain(timeseries[name].to_numpy(dtype=float).sum())
     return out
 
 

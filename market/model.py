@@ -14,7 +14,7 @@ from agents.firm import FirmBook
 from agents.recycler import RecyclerBook
 from market.clearing import Clearing, DemandCurve, clear_market
 from market.demand import REGIONS, Demand
-from market.metrics import COLUMNS, INDICATORS, LEDGER, measure
+from market.metrics import COLUMNS, INDICATORS, measure
 from market.scenarios import Scenario, ScenarioError, load_scenario
 
 AGENT_COLUMNS = (
@@ -53,11 +53,7 @@ class MineralMarket(mesa.Model):
         if "seed" in overrides:
             raise ScenarioError("seed: pass the seed as rng=")
         super().__init__(rng=rng)
-        if isinstance(scenario, Scenario):
-            self.spec = load_scenario(scenario.params | {"events": []}, overrides)
-            self.spec.events = list(scenario.events)
-        else:
-            self.spec = load_scenario(scenario, overrides)
+        self.spec = load_scenario(scenario, overrides)
         p = self.spec.params
         self.quarters: int = p["quarters"]
         self.alliance: dict[str, Any] = dict(p["alliance"])
@@ -99,7 +95,7 @@ class MineralMarket(mesa.Model):
         self.indicators: dict[str, Any] = {}
         self.quarter_result: dict[str, float] = {}
         self._agent_rows: list[tuple[list[np.ndarray], list[tuple]]] = []  # per quarter
-        self._ledger: list[dict[str, Any]] = []  # per-quarter flows beside the indicators
+        self._history: list[dict[str, Any]] = []  # each quarter's indicators and ledger
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_report, name) for name in INDICATORS}
         )
@@ -234,7 +230,7 @@ class MineralMarket(mesa.Model):
         # 7. Collect.
         self.indicators = measure(self)
         self.datacollector.collect(self)
-        self._ledger.append({name: self.indicators[name] for name in LEDGER})
+        self._history.append(self.indicators)
         self._record_agents()
         if quarter >= self.quarters:
             self.running = False
@@ -472,10 +468,12 @@ class MineralMarket(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """One row per quarter: `quarter` and every indicator and ledger column."""
-        if not self._ledger:
+        if not self._history:
             return pd.DataFrame(columns=list(COLUMNS))
-        frame = pd.concat(
-            [self.datacollector.get_model_vars_dataframe(), pd.DataFrame(self._ledger)], axis=1
-        )
-        frame.insert(0, "quarter", range(1, len(frame) + 1))
-        return frame[list(COLUMNS)]
+        names = COLUMNS[1:]
+        values = np.array([[row[n] for n in names] for row in self._history], dtype=float)
+        columns: dict[str, np.ndarray] = {"quarter": np.arange(1, len(values) + 1)}
+        for i, name in enumerate(names):
+            kind = np.asarray(self._history[0][name]).dtype  # bool, int or float, as measured
+            columns[name] = values[:, i].astype(kind, copy=False)
+        return pd.DataFrame(columns, copy=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,10 +29,16 @@ class Event:
 
 @dataclass
 class Scenario:
+    """A validated scenario tree and its timeline, as `load_scenario` returns it.
+
+    Change values through `set`, which checks them; a Scenario built by hand is checked in
+    full when a model or `load_scenario` first reads it."""
+
     name: str
     params: dict[str, Any]
     events: list[Event] = field(default_factory=list)
     source: str = ""
+    checked: bool = field(default=False, repr=False, compare=False)
 
     def get(self, path: str) -> Any:
         node: Any = self.params
@@ -71,24 +76,27 @@ def load_scenario(
     source: str | Path | Mapping[str, Any] = "baseline",
     overrides: Mapping[str, Any] | None = None,
 ) -> Scenario:
-    """Load, merge over its preset, apply dotted overrides, validate. Raises ScenarioError."""
-    tree, origin = _resolve(source)
-    own_name = tree.get("name")  # a preset's name is not the scenario's
-    preset_name = tree.get("preset")
-    if preset_name is not None:
-        if preset_name not in presets():
-            raise ScenarioError(
-                f"preset: unknown preset {preset_name!r}; choose one of {', '.join(presets())}"
-            )
-        tree = _merge(_read_toml(presets()[preset_name]), tree)
-    raw_events = tree.pop("events", [])
-    _validate_tree(tree)
-    for path, value in (overrides or {}).items():
-        _set_path(tree, path, _check_key(tree, path, value))
+    """Load, merge over its preset, apply dotted overrides, validate. Raises ScenarioError.
+
+    A file's merged and validated tree is kept until the file or its preset changes, and a
+    Scenario that was checked is copied, not checked again: a sweep or a batch of thousands of
+    runs checks only each run's own overrides. A Scenario keeps its timeline as it is."""
+    if isinstance(source, Scenario):
+        params = source.params
+        tree = _copy_tree(params) if source.checked else _base(copy.deepcopy(params), "")[0]
+        for key, value in (overrides or {}).items():
+            _set_path(tree, key, _check_key(tree, key, value))
+        return Scenario(source.name, tree, list(source.events), source.source, checked=True)
+    if isinstance(source, Mapping):
+        tree, raw_events, name, origin = _base(copy.deepcopy(dict(source)), "<mapping>")
+    else:
+        path, origin = _locate(source)
+        tree, raw_events, name, origin = _copy_tree(_file_base(path, origin, *_stamp(path)))
+    for key, value in (overrides or {}).items():
+        _set_path(tree, key, _check_key(tree, key, value))
     events = _parse_events(tree, raw_events)
-    name = str(own_name or (Path(origin).stem if origin != "<mapping>" else "custom"))
     tree["name"] = name
-    return Scenario(name=name, params=tree, events=events, source=origin)
+    return Scenario(name=name, params=tree, events=events, source=origin, checked=True)
 
 
 def parse_value(text: str) -> Any:
@@ -110,51 +118,94 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 # --- internals ---------------------------------------------------------------------------------
 
 
-def _resolve(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    if isinstance(source, Mapping):
-        return copy.deepcopy(dict(source)), "<mapping>"
+def _locate(source: str | Path) -> tuple[Path, str]:
+    """The file behind a scenario name, a preset name or a path, and how the user named it."""
     text = str(source)
     named = named_scenarios()
     if text in named:
-        return _read_toml(named[text]), text
+        return named[text], text
     if text in presets():
-        return _read_toml(presets()[text]), text
+        return presets()[text], text
     path = Path(text)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise ScenarioError(f"scenario file {text} does not exist")
-        return _read_toml(path), str(path)
+        return path, str(path)
     raise ScenarioError(
         f"unknown scenario {text!r}: choose one of {', '.join([*named, *presets()])} "
         "or give a path to a .toml file"
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; a file read before and unchanged since is not parsed again."""
-    try:
-        stat = os.stat(path)
-        tree = _parse_toml(str(path), stat.st_mtime_ns, stat.st_size)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: malformed TOML: {err}") from None
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
-    return copy.deepcopy(tree)
+def _stamp(path: Path) -> tuple[bytes, bytes | None]:
+    """What identifies this version of a scenario file: its bytes and its preset's."""
+    data = _read_bytes(path)
+    preset = _parse_toml(data, str(path)).get("preset")
+    if isinstance(preset, str) and preset in presets():
+        return data, _read_bytes(presets()[preset])
+    return data, None
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_toml(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+def _file_base(path: Path, origin: str, *stamp: Any) -> tuple[dict, list, str, str]:
+    return _base(_read_toml(path), origin)
+
+
+def _base(tree: dict[str, Any], origin: str) -> tuple[dict[str, Any], list, str, str]:
+    """A scenario tree merged over its preset and validated, before overrides and events."""
+    own_name = tree.get("name")  # a preset's name is not the scenario's
+    preset_name = tree.get("preset")
+    if preset_name is not None:
+        if preset_name not in presets():
+            raise ScenarioError(
+                f"preset: unknown preset {preset_name!r}; choose one of {', '.join(presets())}"
+            )
+        tree = _merge(_read_toml(presets()[preset_name]), tree)
+    raw_events = tree.pop("events", [])
+    _validate_tree(tree)
+    name = str(own_name or (Path(origin).stem if origin != "<mapping>" else "custom"))
+    return tree, raw_events, name, origin
+
+
+def _copy_tree(value: Any) -> Any:
+    """A copy of parsed TOML (tables, arrays and immutable scalars), several times faster than
+    `copy.deepcopy`, which matters when every run of a sweep starts from the same file."""
+    if isinstance(value, dict):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_copy_tree(v) for v in value)
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; bytes parsed before are not parsed again."""
+    return _copy_tree(_parse_toml(_read_bytes(path), str(path)))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode())
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{where}: malformed TOML: {err}") from None
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+    out = _copy_tree(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _copy_tree(value)
     return out
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from market import MineralMarket, load_scenario, presets
+from market import MineralMarket, load_scenario, presets, summarise
 from tests.conftest import play, series
 
 ATTACK = 5  # the dumping scenarios' attack starts in this quarter
@@ -200,3 +200,17 @@ def test_tables_before_the_first_quarter_are_empty_with_their_columns():
     model = MineralMarket("baseline", rng=1)
     assert model.timeseries().empty and "price_allied" in model.timeseries().columns
     assert model.agent_table().empty and "capacity" in model.agent_table().columns
+    nothing = summarise(model.timeseries())  # nothing happened: no average, no NaN
+    assert nothing["price_allied_mean"] is None and nothing["dumping_first_quarter"] is None
+    assert nothing["shortage_total"] == 0 and nothing["dumping_quarters"] == 0
+
+
+def test_quarterly_table_keeps_flags_and_counts_as_such():
+    table = MineralMarket("dumping", rng=2)
+    while table.running:
+        table.step()
+    frame = table.timeseries()
+    assert frame["dumping"].dtype == bool and frame["bankruptcies"].dtype.kind == "i"
+    assert frame["quarter"].tolist() == list(range(1, table.quarters + 1))
+    mesa_view = table.datacollector.get_model_vars_dataframe()
+    assert (mesa_view["price_allied"].to_numpy() == frame["price_allied"].to_numpy()).all()

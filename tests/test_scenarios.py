@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from market import MineralMarket, ScenarioError, load_scenario, named_scenarios
+from market import MineralMarket, Scenario, ScenarioError, load_scenario, named_scenarios
 from market.schema import field_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +81,28 @@ def test_a_scenario_file_merges_over_its_preset(tmp_path):
         m.step()
     assert (3, "switch") in m.feed
     assert m.supplier.strategy == "dump"
+
+
+def test_a_file_edited_between_runs_is_read_again(tmp_path):
+    """Loads are cached per file version: an edit shows, a run's overrides never stick."""
+    path = tmp_path / "mine.toml"
+    path.write_text('preset = "ndpr"\n[supplier]\nbudget = 100.0\n')
+    assert load_scenario(path, {"supplier.budget": 7.0}).get("supplier.budget") == 7.0
+    assert load_scenario(path).get("supplier.budget") == 100.0
+    path.write_text('preset = "ndpr"\n[supplier]\nbudget = 250.0\n')
+    assert load_scenario(path).get("supplier.budget") == 250.0
+    path.write_text('preset = "ndpr"\n[supplier]\nbudget = -1.0\n')
+    with pytest.raises(ScenarioError, match=r"supplier\.budget"):
+        load_scenario(path)
+
+
+def test_a_scenario_built_by_hand_is_checked_before_a_model_uses_it():
+    good = load_scenario("dumping")
+    bad = Scenario(good.name, {**good.params, "quarters": 0}, good.events, good.source)
+    with pytest.raises(ScenarioError, match="quarters"):
+        MineralMarket(bad, rng=1)
+    again = MineralMarket(good, rng=1, **{"supplier.budget": 50.0})
+    assert again.supplier.budget == 50.0 and good.get("supplier.budget") != 50.0
 
 
 def test_events_take_effect_from_their_quarter():
