@@ -30,6 +30,9 @@ only imports the model. From these the script derives each tool's CPU time per r
 (the ratio of the two 2-run wall times), and the least memory a process that runs the model
 holds.
 
+Part 1c, with --large SEEDS: the same grid with SEEDS seeds a point, once each way, for how each
+tool's peak memory grows with the number of runs.
+
 Part 2, the Sobol design of experiments/specs/levers-sobol.toml: 8 parameters with N = 512
 (second order: N * (2 * 8 + 2) = 9,216 runs of 40 quarters) through `minerals sweep
 --workers 2`, then `minerals analyze` on it: runs per second over the sweep's own run time
@@ -323,6 +326,13 @@ def main() -> int:
     parser.add_argument("--skip-sobol", action="store_true", help="part 1 only")
     parser.add_argument("--skip-grid", action="store_true", help="part 2 only")
     parser.add_argument("--samples", type=int, default=512, help="Sobol N (default 512)")
+    parser.add_argument(
+        "--large",
+        type=int,
+        metavar="SEEDS",
+        help="also run the grid once each way with this many seeds (50: 2,000 runs), to see "
+        "how peak memory grows with the number of runs",
+    )
     parser.add_argument("--keep", type=Path, help="keep the results in this folder")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
@@ -398,6 +408,16 @@ def main() -> int:
                 "rounds": {k: [asdict(m) for m in v] for k, v in rows.items()},
                 "small_rounds": {k: [asdict(m) for m in v] for k, v in floor_rows.items()},
             }
+        if args.large:
+            n_large = len(DELAYS) * len(BUDGETS) * args.large
+            print(f"\nPart 1c: the grid with {args.large} seeds, {n_large:,} runs, once each way")
+            large = medians(grid(1, work, DELAYS, BUDGETS, args.large))
+            for name in ("sweep", "batch_run"):
+                print(
+                    f"  {name:<9} peak RSS {large[name]['peak_rss_mib']:.0f} MiB, PSS "
+                    f"{large[name]['peak_pss_mib']:.0f} MiB"
+                )
+            report["large_grid"] = {"seeds": args.large, "runs": n_large, "median": large}
         if not args.skip_sobol:
             n = args.samples * (2 * 8 + 2)
             print(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
 import time
@@ -41,8 +40,9 @@ from experiments.episodes import (
     episode_from_doc,
     load_episode,
     play_episode,
-    process_pool,
+    runner_for,
 )
+from experiments.options import add_jobs, whole
 from market.scenarios import PRESET_DIR, load_scenario, presets
 from market.schema import ScenarioError, field_for, flatten
 
@@ -62,16 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", default="ndpr", help="the preset to fit (its calibration file must exist)"
     )
-    parser.add_argument("--samples", type=int, help="Latin-hypercube points (default: the file's)")
     parser.add_argument(
-        "--iterations", type=int, help="Nelder-Mead evaluations (default: the file's)"
+        "--samples", type=whole(1), help="Latin-hypercube points (default: the file's)"
     )
     parser.add_argument(
-        "--jobs",
-        type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="processes to play runs in (default: 2, or 1 on a one-core machine)",
+        "--iterations", type=whole(0), help="Nelder-Mead evaluations (default: the file's)"
     )
+    add_jobs(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -580,12 +577,6 @@ def out_of_range(spec: Spec, source: str | Path | None = None) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.preset)
-    if args.jobs < 1:
-        raise ScenarioError(f"--jobs: expected a whole number from 1, got {args.jobs}")
-    limits = (("--samples", args.samples, 1), ("--iterations", args.iterations, 0))
-    for name, value, least in limits:
-        if value is not None and value < least:
-            raise ScenarioError(f"{name}: expected a whole number from {least}, got {value}")
 
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -594,11 +585,8 @@ def run(args: argparse.Namespace) -> int:
         f"calibrate {spec.preset}: {len(spec.parameters)} parameters, {len(spec.targets)} targets, "
         f"{len(spec.seeds)} seeds"
     )
-    if args.jobs > 1:
-        with process_pool(args.jobs) as pool:
-            result = fit(spec, Runner(pool), args.samples, args.iterations, say)
-    else:
-        result = fit(spec, Runner(), args.samples, args.iterations, say)
+    with runner_for(args.jobs) as runner:
+        result = fit(spec, runner, args.samples, args.iterations, say)
     text = record(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, module in modules.items():
         module.add_arguments(commands.add_parser(name, help=module.HELP))
 
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a bad flag (one line, status 2): return the status
+        return done.code if isinstance(done.code, int) else 0
     try:
         if args.command == "scenarios":
             return list_scenarios()

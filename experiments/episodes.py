@@ -10,12 +10,13 @@ here knows about a particular episode: adding one is adding a file.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import math
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,17 @@ def process_pool(jobs: int) -> Executor:
     return ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("forkserver")
     )
+
+
+@contextlib.contextmanager
+def runner_for(jobs: int) -> Iterator[Runner]:
+    """A Runner playing on `jobs` worker processes (in this process for one job), shut down
+    when the block ends."""
+    if jobs <= 1:
+        yield Runner()
+        return
+    with process_pool(jobs) as pool:
+        yield Runner(pool)
 
 
 # --- measures ------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from experiments.options import whole
+
 HELP = "run a parameter sweep (grid, random, sobol, morris) and save its runs as Parquet"
 
 
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the results")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=whole(1),
         help="local worker processes (default: one per core); ignored with a Dask scheduler",
     )
     parser.add_argument(
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=whole(1),
         metavar="N",
         help="runs per task (default: about a second of work per task, fewer near the end)",
     )

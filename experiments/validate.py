@@ -11,7 +11,6 @@ episode; `--update-docs` also refreshes docs/validation.md and docs/validation/.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,14 +21,14 @@ from experiments.episodes import (
     BASE,
     Episode,
     EpisodeResult,
-    Runner,
     episode_jobs,
     episode_paths,
     format_value,
     load_episode,
     play_episode,
-    process_pool,
+    runner_for,
 )
+from experiments.options import add_jobs, whole
 
 HELP = "play the historical episodes and compare the model with what was observed"
 DEFAULT_SEEDS = 20
@@ -49,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seeds",
-        type=int,
+        type=whole(1),
         default=DEFAULT_SEEDS,
         help=f"play seeds 1..N (default: {DEFAULT_SEEDS})",
     )
@@ -59,12 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("runs") / "validate",
         help="folder for the table and charts",
     )
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="processes to play runs in (default: 2, or 1 on a one-core machine)",
-    )
+    add_jobs(parser)
     parser.add_argument(
         "--update-docs",
         action="store_true",
@@ -75,10 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from market.schema import ScenarioError
 
-    if args.seeds < 1:
-        raise ScenarioError(f"--seeds: expected a whole number from 1, got {args.seeds}")
-    if args.jobs < 1:
-        raise ScenarioError(f"--jobs: expected a whole number from 1, got {args.jobs}")
     episodes = [load_episode(p) for p in episode_paths(args.paths)]
     if not episodes:
         raise ScenarioError("no episode files found in market/scenarios/history/")
@@ -108,12 +98,8 @@ def validate(
     total = len({(str(job), job[2]) for e in episodes for _, job in episode_jobs(e, seeds)})
     bar = tqdm(total=total, desc="validate", unit="run", file=sys.stderr, delay=2, leave=False)
     try:
-        if jobs > 1:
-            with process_pool(jobs) as pool:
-                runner = Runner(pool)
-                return [play_episode(e, seeds, runner, progress=bar.update) for e in episodes]
-        runner = Runner()
-        return [play_episode(e, seeds, runner, progress=bar.update) for e in episodes]
+        with runner_for(jobs) as runner:
+            return [play_episode(e, seeds, runner, progress=bar.update) for e in episodes]
     finally:
         bar.close()
 

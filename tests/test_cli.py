@@ -110,6 +110,25 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, mess
     assert not out_dir.exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "--jobs", "0"],
+        ["validate", "--seeds", "many"],
+        ["calibrate", "--samples", "0"],
+        ["calibrate", "--iterations", "-1"],
+        ["sweep", "spec.toml", "--out", "x", "--batch-size", "0"],
+    ],
+)
+def test_a_count_flag_below_its_least_value_is_refused_before_any_work(args):
+    flag, value = args[-2], args[-1]
+    least = 0 if flag == "--iterations" else 1
+    result = minerals(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert f"{flag}: expected a whole number from {least}, got {value}" in result.stderr
+
+
 def test_a_malformed_scenario_file_is_named_with_its_line(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('preset = "ndpr"\n\n[alliance\ncohesion = 0.5\n')
