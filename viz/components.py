@@ -67,6 +67,18 @@ def _bump(counter: solara.Reactive[int]) -> None:
     counter.value = counter.value + 1
 
 
+def _attempt(error: solara.Reactive[str], action: Callable[[], Any]) -> bool:
+    """Run a player's action; a value the game refuses becomes the panel's one-line error
+    (nothing changed), and a success clears the last one."""
+    error.value = ""
+    try:
+        action()
+    except ScenarioError as err:
+        error.value = str(err)
+        return False
+    return True
+
+
 @solara.component
 def Header(game: Game, setup: solara.Reactive[int], live: LiveView) -> None:
     """What is loaded and where the game stands: readable at a glance."""
@@ -141,35 +153,20 @@ def ScenarioPanel(
     )
 
     def choose(key: str) -> None:
-        error.value = ""
-        try:
-            game.choose_scenario(game.choices[key].source)
-        except ScenarioError as err:
-            error.value = str(err)
+        _attempt(error, lambda: game.choose_scenario(game.choices[key].source))
         on_change(True)
 
     def uploaded(value: Any) -> None:
         if not value:
             return
         item = value[0]
-        error.value = ""
-        try:
-            game.upload(item["name"], bytes(item["content"]))
-        except ScenarioError as err:
-            error.value = str(err)
+        _attempt(error, lambda: game.upload(item["name"], bytes(item["content"])))
         _bump(uploads)  # a fresh upload button, so the same file can be sent again
         on_change(True)
 
     def seed(value: int | None) -> None:
-        if value is None:
-            return
-        error.value = ""
-        try:
-            game.set_seed(value)
-        except ScenarioError as err:
-            error.value = str(err)
-            return
-        on_change(True)
+        if value is not None and _attempt(error, lambda: game.set_seed(value)):
+            on_change(True)
 
     solara.Select("Scenario", value=current, values=list(game.choices), on_value=choose)
     solara.Text(game.description, style={"font-size": "0.9em"})
@@ -263,14 +260,9 @@ def DecisionPanel(
         _bump(version)
 
     def play_round() -> None:
-        error.value = ""
-        try:
-            game.play_round()
-        except ScenarioError as err:
-            error.value = str(err)
-            return
-        on_change(False)
-        playing.value = True
+        if _attempt(error, game.play_round):
+            on_change(False)
+            playing.value = True
 
     first = game.quarter + 1
     last = min(game.quarter + game.round_quarters, game.quarters)
@@ -369,14 +361,9 @@ def ComparePanel(
         value.value = None
 
     def replay() -> None:
-        error.value = ""
-        try:
-            game.compare(selected, shown)
-        except ScenarioError as err:
-            error.value = str(err)
-            return
-        value.value = None
-        on_change(True)
+        if _attempt(error, lambda: game.compare(selected, shown)):
+            value.value = None
+            on_change(True)
 
     with (
         solara.Card("Compare: replay with one lever changed", classes=["compare-panel"]),
