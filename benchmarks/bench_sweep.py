@@ -278,7 +278,7 @@ def grid(rounds: int, work: Path, delays: list, budgets: list, seeds: int) -> di
 
 # Python, Mesa (which brings pandas and scipy) and the model, then a pause long enough for the
 # 50 ms sampler to see the process at its peak.
-IMPORT_ONLY = "import time, market; time.sleep(0.5)"
+IMPORT_ONLY = "import time, market.model; time.sleep(0.5)"
 
 
 def medians(rows: dict[str, list[Measure]]) -> dict[str, dict[str, float]]:

@@ -362,8 +362,11 @@ class Pool:
             return self._executor.submit(fn, *args)
 
     def start(self) -> None:
-        """Start the workers now (fork starts them all at the first task), before the driver
-        imports Arrow: forked workers then carry none of its memory."""
+        """Start the workers now (fork starts them all at the first task), with the model
+        imported but before the driver imports Arrow: forked workers share the one and carry
+        none of the other."""
+        import market.model  # noqa: F401  (Mesa, pandas and SciPy: imported once, here)
+
         self.submit(os.getpid).result()
 
     def replace(self) -> None:

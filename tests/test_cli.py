@@ -144,3 +144,17 @@ def test_an_error_leaves_an_earlier_result_untouched(tmp_path):
     before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
     assert minerals("run", "--set", "nope=1", "--out", str(out_dir)).returncode == 2
     assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+
+
+def test_listing_commands_do_not_load_the_model():
+    """`minerals scenarios`, `keys` and `--help` answer without importing Mesa (about a second)."""
+    probe = (
+        "import sys; from experiments import cli; "
+        "[cli.main([c]) for c in ('scenarios', 'keys', '--help')]; "
+        "print('mesa' in sys.modules, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False False"
