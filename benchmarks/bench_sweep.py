@@ -27,8 +27,11 @@ user runs them, alternating between the two for --rounds rounds (median reported
 Part 1b, what comes before any run: the same two commands on a 2-run grid, and a process that
 only imports the model. From these the script derives each tool's CPU time per run (the extra
 198 runs' CPU time / 198), the most the sweep could gain over batch_run if runs cost nothing
-(the ratio of the two 2-run wall times), and the least memory a process that runs the model
-holds.
+(the ratio of the two 2-run wall times), how cheap runs would have to become for the sweep to
+be twice as fast on the 200-run grid, and the least memory a process that runs the model holds.
+For the second: if both tools' run time (200-run wall time less 2-run wall time, R_sweep and
+R_batch) shrank by the same factor x, batch_run / sweep = (B2 + x R_batch) / (S2 + x R_sweep),
+which reaches 2 only for x <= (B2 - 2 S2) / (2 R_sweep - R_batch), B2 and S2 the 2-run times.
 
 Part 1c, with --large SEEDS: the same grid with SEEDS seeds a point, once each way, for how each
 tool's peak memory grows with the number of runs.
@@ -392,6 +395,16 @@ def main() -> int:
                 f"{floor['sweep']['wall_s']:.2f} s: {bound:.2f}x is the most the sweep could "
                 "gain if runs cost nothing"
             )
+            run_s = {n: med[n]["wall_s"] - floor[n]["wall_s"] for n in ("sweep", "batch_run")}
+            spare = floor["batch_run"]["wall_s"] - TARGET_SPEED * floor["sweep"]["wall_s"]
+            needed = spare / (TARGET_SPEED * run_s["sweep"] - run_s["batch_run"])
+            if spare <= 0:
+                print("  2x on this grid: out of reach even if runs cost nothing")
+            else:
+                print(
+                    f"  2x on this grid would need runs at {needed:.0%} of their cost, about "
+                    f"{needed * per_run['sweep'] * 1000:.1f} ms of CPU a run"
+                )
             print(
                 f"  importing the model alone: {floor['import']['peak_rss_mib']:.0f} MiB RSS in "
                 f"one process; a tenth of batch_run's peak is {tenth:.0f} MiB"
@@ -405,6 +418,7 @@ def main() -> int:
                 "pss_ratio": pss,
                 "cpu_per_run_s": per_run,
                 "speed_bound_without_runs": bound,
+                "run_cost_share_for_target": max(needed, 0.0) if spare > 0 else 0.0,
                 "rounds": {k: [asdict(m) for m in v] for k, v in rows.items()},
                 "small_rounds": {k: [asdict(m) for m in v] for k, v in floor_rows.items()},
             }
