@@ -1,13 +1,31 @@
-"""Shared helpers: play a scenario to the end once per test session."""
+"""Shared helpers: play a scenario to the end once per test session; run `minerals` as a
+user does."""
 
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from market import MineralMarket
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minerals(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The command line in a fresh interpreter, with only the project on the path."""
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 @functools.cache

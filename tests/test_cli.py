@@ -9,19 +9,9 @@ import pandas as pd
 import pytest
 
 from market.metrics import INDICATORS
+from tests.conftest import minerals
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def minerals(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
 
 
 def test_scenarios_lists_each_with_one_line():

@@ -1,8 +1,6 @@
 """Historical episodes: every one passes over the fixed seeds, the committed table is current,
 new episode files run by path, and a bad episode file is one line and exit status 2."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,20 +22,10 @@ from experiments.validate import (
     markdown_table,
     validate,
 )
+from tests.conftest import minerals
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = {"quota-2010", "boom-entrant", "floor-2025"}
-
-
-def minerals(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
 
 
 @pytest.fixture(scope="module")
