@@ -77,6 +77,9 @@ SEEDS = 5
 QUARTERS = 40
 METRICS = '["bankruptcies", "fiscal_cost", "price_allied_mean", "dominant_share_final"]'
 SMALL = ([0], [1000.0], 2)  # delays, budgets, seeds: 2 runs, to measure what comes before any run
+# Python, Mesa (which brings pandas and SciPy) and the model, then a pause long enough for the
+# 50 ms sampler to see the process at its peak.
+IMPORT_ONLY = "import time, market.model; time.sleep(0.5)"
 
 
 def grid_spec(delays: list[int], budgets: list[float], seeds: int) -> str:
@@ -277,11 +280,6 @@ def grid(rounds: int, work: Path, delays: list, budgets: list, seeds: int) -> di
                 flush=True,
             )
     return results
-
-
-# Python, Mesa (which brings pandas and scipy) and the model, then a pause long enough for the
-# 50 ms sampler to see the process at its peak.
-IMPORT_ONLY = "import time, market.model; time.sleep(0.5)"
 
 
 def medians(rows: dict[str, list[Measure]]) -> dict[str, dict[str, float]]:

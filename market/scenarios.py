@@ -81,20 +81,22 @@ def load_scenario(
     A file's merged and validated tree is kept until the file or its preset changes, and a
     Scenario that was checked is copied, not checked again: a sweep or a batch of thousands of
     runs checks only each run's own overrides. A Scenario keeps its timeline as it is."""
+    raw_events: list | None = None  # a Scenario's timeline is parsed already
     if isinstance(source, Scenario):
-        params = source.params
-        tree = _copy_tree(params) if source.checked else _base(copy.deepcopy(params), "")[0]
-        for key, value in (overrides or {}).items():
-            _set_path(tree, key, _check_key(tree, key, value))
-        return Scenario(source.name, tree, list(source.events), source.source, checked=True)
-    if isinstance(source, Mapping):
-        tree, raw_events, name, origin = _base(copy.deepcopy(dict(source)), "<mapping>")
+        tree = (
+            _copy_tree(source.params) if source.checked else _base(copy.deepcopy(source.params))[0]
+        )
+        name, origin, events = source.name, source.source, list(source.events)
+    elif isinstance(source, Mapping):
+        tree, raw_events, name = _base(copy.deepcopy(dict(source)))
+        origin = "<mapping>"
     else:
         path, origin = _locate(source)
-        tree, raw_events, name, origin = _copy_tree(_file_base(path, origin, *_stamp(path)))
+        tree, raw_events, name = _copy_tree(_file_base(path, origin))
     for key, value in (overrides or {}).items():
         _set_path(tree, key, _check_key(tree, key, value))
-    events = _parse_events(tree, raw_events)
+    if raw_events is not None:
+        events = _parse_events(tree, raw_events)
     tree["name"] = name
     return Scenario(name=name, params=tree, events=events, source=origin, checked=True)
 
@@ -137,22 +139,31 @@ def _locate(source: str | Path) -> tuple[Path, str]:
     )
 
 
-def _stamp(path: Path) -> tuple[bytes, bytes | None]:
-    """What identifies this version of a scenario file: its bytes and its preset's."""
+def _file_base(path: Path, origin: str) -> tuple[dict[str, Any], list, str]:
+    """`_base` for a file, computed once per version of the file and of its preset: each is
+    read once a call and the cache is keyed on the bytes read, so an edit is always seen."""
     data = _read_bytes(path)
-    preset = _parse_toml(data, str(path)).get("preset")
-    if isinstance(preset, str) and preset in presets():
-        return data, _read_bytes(presets()[preset])
-    return data, None
+    preset_name = _parse_toml(data, str(path)).get("preset")
+    preset = None
+    if isinstance(preset_name, str) and preset_name in presets():
+        preset_path = presets()[preset_name]
+        preset = (str(preset_path), _read_bytes(preset_path))
+    return _cached_base(str(path), data, preset, Path(origin).stem)
 
 
 @functools.lru_cache(maxsize=64)
-def _file_base(path: Path, origin: str, *stamp: Any) -> tuple[dict, list, str, str]:
-    return _base(_read_toml(path), origin)
+def _cached_base(
+    where: str, data: bytes, preset: tuple[str, bytes] | None, fallback: str
+) -> tuple[dict[str, Any], list, str]:
+    return _base(_copy_tree(_parse_toml(data, where)), preset, fallback)
 
 
-def _base(tree: dict[str, Any], origin: str) -> tuple[dict[str, Any], list, str, str]:
-    """A scenario tree merged over its preset and validated, before overrides and events."""
+def _base(
+    tree: dict[str, Any], preset: tuple[str, bytes] | None = None, fallback: str = "custom"
+) -> tuple[dict[str, Any], list, str]:
+    """A scenario tree merged over its preset and validated, before overrides and events, and
+    its name (`fallback` if it has none). `preset` is the preset file's name and bytes when the
+    caller has read them; otherwise the preset is read here."""
     own_name = tree.get("name")  # a preset's name is not the scenario's
     preset_name = tree.get("preset")
     if preset_name is not None:
@@ -160,11 +171,13 @@ def _base(tree: dict[str, Any], origin: str) -> tuple[dict[str, Any], list, str,
             raise ScenarioError(
                 f"preset: unknown preset {preset_name!r}; choose one of {', '.join(presets())}"
             )
-        tree = _merge(_read_toml(presets()[preset_name]), tree)
+        if preset is None:
+            preset_path = presets()[preset_name]
+            preset = (str(preset_path), _read_bytes(preset_path))
+        tree = _merge(_parse_toml(preset[1], preset[0]), tree)
     raw_events = tree.pop("events", [])
     _validate_tree(tree)
-    name = str(own_name or (Path(origin).stem if origin != "<mapping>" else "custom"))
-    return tree, raw_events, name, origin
+    return tree, raw_events, str(own_name or fallback)
 
 
 def _copy_tree(value: Any) -> Any:
