@@ -9,7 +9,7 @@ the model keeps Mesa's agent sets while a step with 1,000 producers costs about 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
@@ -40,13 +40,22 @@ class FirmBook:
         "capex",
     )
 
-    def __init__(self, entries: Mapping[str, Mapping[str, Any]], reference_price: float) -> None:
+    def __init__(
+        self,
+        entries: Mapping[str, Mapping[str, Any]],
+        reference_price: float,
+        countries: list[str],
+        finance: Any,
+    ) -> None:
         self.ids = list(entries)
+        self.countries = countries  # the governments, in order: country_idx indexes this
+        self.finance = finance  # the market's rates (interest_rate: share a year)
         self.country = np.array([e["country"] for e in entries.values()], dtype=object)
         for name in self.COLUMNS:
             setattr(self, name, np.array([float(e[name]) for e in entries.values()]))
         n = len(self.ids)
-        self.interest = np.zeros(n)  # USD m/yr owed on debt, set by the model from its rates
+        self.country_idx = np.array([countries.index(c) for c in self.country], dtype=int)
+        self.interest = self.debt * finance.interest_rate  # USD m/yr owed on debt
         self.soft_debt = np.zeros(n)  # USD m of debt lent by governments at the concessional rate
         self.alive = np.ones(n, bool)
         self.bankrupt_quarter = np.full(n, -1)
@@ -58,9 +67,39 @@ class FirmBook:
         self.revenue = np.zeros(n)  # USD m this quarter, market sales
         self.floor_received = np.zeros(n)  # USD m this quarter, net of upside paid back
         self.profit = np.zeros(n)
+        self.capital_committed = np.zeros(n)  # USD m of projects started this quarter
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def set(self, row: int, attr: str, value: Any) -> None:
+        """Change one firm's value of a column (the lever map's way in), with what follows
+        from it: a firm moved to another country comes under that government's levers, and
+        debt set anew is serviced at today's commercial rate."""
+        getattr(self, attr)[row] = value
+        if attr == "country":
+            self.country_idx[row] = self.countries.index(value)
+        elif attr == "debt":
+            self.interest[row] = value * self.finance.interest_rate
+
+    # --- what the others read of this population ---------------------------------------------
+
+    def capacity_in_business(self) -> float:
+        """t/yr of the firms not bankrupt."""
+        return float(self.capacity[self.alive].sum())
+
+    def lowest_cash_cost(self, otherwise: float) -> float:
+        """Cash cost (USD/kg) of the cheapest firm in business with capacity; `otherwise` if
+        none is."""
+        running = self.alive & (self.capacity > 0)
+        return float(self.cash_cost[running].min()) if running.any() else otherwise
+
+    def average_cash_cost(self) -> float:
+        """Capacity-weighted cash cost of the firms in business, USD/kg (0 when none is)."""
+        weights = np.where(self.alive, self.capacity, 0.0)
+        if weights.sum() == 0:
+            return 0.0
+        return float((self.cash_cost * weights).sum() / weights.sum())
 
     def incentive_price(
         self, interest_rate: float, concessional_rate: float, financing: np.ndarray, asset_life: int
@@ -119,6 +158,7 @@ class FirmBook:
         """Start a project where the expected price beats the incentive price and the firm can
         put up its equity share. Returns the rows that invested."""
         cost = self.expansion * self.capex / 1000.0  # USD m
+        self.capital_committed = np.zeros(len(self))
         go = (
             self.alive
             & (self.ready_quarter < 0)
@@ -138,6 +178,7 @@ class FirmBook:
         )
         self.building[rows] = self.expansion[rows]
         self.ready_quarter[rows] = quarter + self.lead_time[rows].astype(int)
+        self.capital_committed[rows] = cost[rows]
         return rows
 
     def dispose(self, rows: np.ndarray) -> float:
@@ -165,6 +206,8 @@ class Column:
 
 class Firm(mesa.Agent):
     """An allied firm; its numbers are read from its row of the shared book."""
+
+    kind: ClassVar[str] = "firm"  # what the agent table and the feed call this kind
 
     capacity = Column()
     cash_cost = Column()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 
@@ -24,24 +24,30 @@ class Government(mesa.Agent):
     """
 
     model: MineralMarket
+    kind: ClassVar[str] = "government"
+
+    # Its levers, set from its table of the scenario (`governments.<country>.<lever>`).
+    member: bool  # member of the rapid-response group
+    demand_share: float  # share of allied demand its buyers make up
+    floor_price: float  # USD/kg, 0 = none
+    floor_budget: float  # USD m left to pay out
+    floor_upside_share: float  # share of the price above the floor it takes back
+    duty: float  # ad valorem share on the dominant supplier's sales
+    stockpile_days: float  # target, days of its buyers' consumption
+    stockpile_initial_days: float  # held at the start
+    stockpile_budget: float  # USD m left
+    stockpile_buy_below: float  # USD/kg
+    stockpile_release_above: float  # USD/kg
+    financing: float  # share of its producers' new capacity financed at the concessional rate
+    asset_review: bool  # blocks sales of bankrupt plants to the dominant supplier
 
     def __init__(self, model: MineralMarket, country: str, params: dict[str, Any]) -> None:
         super().__init__(model)
         self.country = country
-        self.member: bool = params["member"]
-        self.demand_share: float = params["demand_share"]
-        self.floor_price: float = params["floor_price"]  # USD/kg, 0 = none
-        self.floor_budget: float = params["floor_budget"]  # USD m left to pay out
-        self.floor_upside_share: float = params["floor_upside_share"]
-        self.duty: float = params["duty"]  # ad valorem share
-        self.stockpile_days: float = params["stockpile_days"]
-        self.stockpile_budget: float = params["stockpile_budget"]  # USD m left
-        self.stockpile_buy_below: float = params["stockpile_buy_below"]
-        self.stockpile_release_above: float = params["stockpile_release_above"]
-        self.financing: float = params["financing"]
-        self.asset_review: bool = params["asset_review"]
+        for lever, value in params.items():
+            setattr(self, lever, value)
         self.stockpile = (
-            params["stockpile_initial_days"] / DAYS_PER_QUARTER * self._consumption()
+            self.stockpile_initial_days / DAYS_PER_QUARTER * self._consumption()
         )  # t held
         self.joined = False  # joined the coordinated response
         self.defected = False
@@ -57,7 +63,7 @@ class Government(mesa.Agent):
 
     @property
     def in_force(self) -> bool:
-        response = self.model.alliance["response"]
+        response = self.model.response_group.response
         if response == "standing":
             return True
         if response == "coordinated":
@@ -79,7 +85,7 @@ class Government(mesa.Agent):
     def blocks_asset_sale(self) -> bool:
         """Asset-sale review is standing law, not an emergency measure: it applies whenever
         the alliance pulls levers at all."""
-        return self.asset_review and self.model.alliance["response"] != "none"
+        return self.asset_review and self.model.response_group.response != "none"
 
     # --- stockpile ---------------------------------------------------------------------------
 
@@ -140,8 +146,7 @@ class Government(mesa.Agent):
         self.spent += paid
         if owed > 0 and self.floor_budget <= 0 and not self.floor_exhausted:
             self.floor_exhausted = True
-            floor = f"{self.floor_price:.0f} USD/kg"
-            self.model.say(f"{self.country} floor budget is spent: the {floor} floor stops")
+            self.model.say("floor_spent", self.country, floor_price=self.floor_price)
         return share
 
     def fiscal_pressure(self) -> float:
@@ -157,14 +162,20 @@ class ResponseGroup(mesa.Agent):
     probability `cohesion`; a member under budget pressure may later defect."""
 
     model: MineralMarket
+    kind: ClassVar[str] = "response group"
+
+    # Its settings, from the scenario's `alliance` table.
+    response: str  # none, standing or coordinated
+    coordination_delay: int  # quarters from the first flag to the response
+    cohesion: float  # chance a member joins; how firmly it stays under budget pressure
+    dumping_test: str  # areeda_turner, cash_cost or either
+    flag_quarters: int  # quarters under allied cash cost before the cash-cost flag
+    stand_down: int  # quiet quarters after which the response stands down; 0 never
 
     def __init__(self, model: MineralMarket, params: dict[str, Any]) -> None:
         super().__init__(model)
-        self.coordination_delay: int = params["coordination_delay"]
-        self.cohesion: float = params["cohesion"]
-        self.dumping_test: str = params["dumping_test"]
-        self.flag_quarters: int = params["flag_quarters"]
-        self.stand_down: int = params["stand_down"]
+        for setting, value in params.items():
+            setattr(self, setting, value)
         self.quarters_under_cost = 0
         self.quiet_quarters = 0  # quarters in a row without a dumping flag
         self.dumping = False
@@ -179,8 +190,13 @@ class ResponseGroup(mesa.Agent):
         self.quiet_quarters = 0 if self.dumping else self.quiet_quarters + 1
         if self.dumping and self.first_flag is None:
             self.first_flag = quarter
-            m.say(m.describe_dumping())
-        if m.alliance["response"] != "coordinated":
+            m.say(
+                "dumping_flagged",
+                "dominant",
+                price=m.price_last["allied"],
+                allied_cash_cost=m.producers.average_cash_cost(),
+            )
+        if self.response != "coordinated":
             return
         if (
             not self.active
@@ -200,7 +216,7 @@ class ResponseGroup(mesa.Agent):
         supplier = m.supplier
         net_price = m.price_last["allied"] / (1.0 + m.duty_last)
         areeda_turner = supplier.sold["allied"] > 0 and net_price < supplier.cash_cost
-        under_cost = m.price_last["allied"] < m.allied_average_cash_cost()
+        under_cost = m.price_last["allied"] < m.producers.average_cash_cost()
         self.quarters_under_cost = self.quarters_under_cost + 1 if under_cost else 0
         cash_cost = self.quarters_under_cost >= self.flag_quarters
         return {
@@ -223,16 +239,13 @@ class ResponseGroup(mesa.Agent):
         moves += [
             f"{g.country} stockpile {g.stockpile_days:.0f} days" for g in joined if g.stockpile_days
         ]
-        names = ", ".join(g.country for g in joined) or "no member"
-        m.say(f"response group activates with {names}: " + (", ".join(moves) or "no levers set"))
+        m.say("response_activates", "alliance", members=[g.country for g in joined], moves=moves)
 
     def _stand_down(self) -> None:
         self.active = False
         for gov in self.model.governments.values():
             gov.joined = gov.defected = False
-        self.model.say(
-            f"response group stands down after {self.quiet_quarters} quarters without dumping"
-        )
+        self.model.say("response_stands_down", "alliance", quiet_quarters=self.quiet_quarters)
 
     def _check_defections(self) -> None:
         m = self.model
@@ -241,4 +254,4 @@ class ResponseGroup(mesa.Agent):
                 risk = (1.0 - self.cohesion) * gov.fiscal_pressure()
                 if not gov.member or m.rng.random() < risk:
                     gov.defected = True
-                    m.say(f"{gov.country} leaves the coordinated response")
+                    m.say("defection", gov.country)

@@ -7,17 +7,22 @@ import numpy as np
 from agents.firm import Firm, FirmBook
 
 
-class AlliedProducer(Firm):
-    """Produces at full capacity whenever the price covers its cash cost; a price floor that
-    covers its cash cost makes it produce whatever the market price (it is then paid the gap)."""
+class ProducerBook(FirmBook):
+    """The allied producers, one row each."""
 
-    @staticmethod
-    def offers(book: FirmBook, floor_support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Offers for the quarter: (tonnes, ask in USD/kg) per producer.
+    def offers(self, floor_support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Produce at full capacity whenever the price covers cash cost: (tonnes this quarter,
+        ask in USD/kg) per producer.
 
-        floor_support is the floor price (USD/kg) each producer can count on, 0 where none.
-        """
-        quantity = np.where(book.alive, book.capacity / 4.0, 0.0)
-        floor_backed = floor_support >= book.cash_cost
-        ask = np.where(floor_backed, 0.0, book.cash_cost)
+        A floor (`floor_support`, USD/kg, 0 where none) that covers a producer's cash cost makes
+        it produce whatever the market price, since the government pays it the gap."""
+        quantity = np.where(self.alive, self.capacity / 4.0, 0.0)
+        floor_backed = floor_support >= self.cash_cost
+        ask = np.where(floor_backed, 0.0, self.cash_cost)
         return quantity, ask
+
+
+class AlliedProducer(Firm):
+    """One allied producer, a view onto its row of the producers' book."""
+
+    kind = "producer"

@@ -13,31 +13,56 @@ MAX_COLLECTION = 0.95  # no collection scheme recovers every scrapped magnet
 
 
 class RecyclerBook(FirmBook):
+    """The recyclers, one row each: firms whose input is the scrap that comes back."""
+
     COLUMNS = (*FirmBook.COLUMNS, "collection_rate", "collection_elasticity", "scrap_lag")
 
-    def __init__(self, entries: Mapping[str, Mapping[str, Any]], reference_price: float) -> None:
-        super().__init__(entries, reference_price)
+    def __init__(
+        self,
+        entries: Mapping[str, Mapping[str, Any]],
+        reference_price: float,
+        countries: list[str],
+        finance: Any,
+    ) -> None:
+        super().__init__(entries, reference_price, countries, finance)
         self.reference_price = float(reference_price)
+
+    def scrap(
+        self, quarter: int, consumed: np.ndarray, initial: float, growth: float
+    ) -> np.ndarray:
+        """End-of-life tonnes reaching each recycler this quarter: what allied buyers consumed
+        `scrap_lag` quarters ago (`consumed`, t a quarter, from quarter 1), or before the run
+        what they consumed then given demand growth (`initial`, t a quarter at quarter 1,
+        `growth` a year). Recyclers in business share it."""
+        when = quarter - self.scrap_lag.astype(int)  # the quarter the scrap was consumed
+        seen = len(consumed)
+        quarterly = (1.0 + growth) ** 0.25
+        amount = np.where(
+            when >= 1,
+            consumed[np.clip(when - 1, 0, max(seen - 1, 0))] if seen else 0.0,
+            initial * quarterly ** (when - 1.0),
+        )
+        return amount / max(int(self.alive.sum()), 1)
+
+    def offers(self, scrap: np.ndarray, floor_support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Recycle what can be collected: (tonnes, ask USD/kg) per recycler.
+
+        Collection is the scrap each can reach times a collection rate that rises with the price
+        it expects (or the floor it can count on), up to its capacity."""
+        price_ratio = np.maximum(
+            np.maximum(self.expected_price, floor_support) / self.reference_price, 0.0
+        )
+        collected = np.minimum(
+            self.collection_rate * price_ratio**self.collection_elasticity, MAX_COLLECTION
+        )
+        quantity = np.where(self.alive, np.minimum(self.capacity / 4.0, collected * scrap), 0.0)
+        ask = np.where(floor_support >= self.cash_cost, 0.0, self.cash_cost)
+        return quantity, ask
 
 
 class Recycler(Firm):
-    """Recycles what it can collect: end-of-life scrap (consumption `scrap_lag` quarters ago)
-    times a collection rate that rises with the price it expects, up to its capacity."""
+    """One recycler, a view onto its row of the recyclers' book."""
 
+    kind = "recycler"
     collection_rate = Column()
     scrap_lag = Column()
-
-    @staticmethod
-    def offers(
-        book: RecyclerBook, scrap: np.ndarray, floor_support: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(tonnes, ask USD/kg) per recycler; scrap is the end-of-life volume (t) each can reach."""
-        price_ratio = np.maximum(
-            np.maximum(book.expected_price, floor_support) / book.reference_price, 0.0
-        )
-        collected = np.minimum(
-            book.collection_rate * price_ratio**book.collection_elasticity, MAX_COLLECTION
-        )
-        quantity = np.where(book.alive, np.minimum(book.capacity / 4.0, collected * scrap), 0.0)
-        ask = np.where(floor_support >= book.cash_cost, 0.0, book.cash_cost)
-        return quantity, ask

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 
@@ -31,21 +31,26 @@ class DominantSupplier(mesa.Agent):
     """
 
     model: MineralMarket
+    kind: ClassVar[str] = "supplier"
+
+    # Its settings, from the scenario's `supplier` table.
+    strategy: str  # market, dump, restrict or adaptive
+    capacity: float  # t/yr
+    cash_cost: float  # USD/kg
+    perceived_elasticity: float
+    fringe_elasticity: float
+    budget: float  # USD m left to pay for dumping
+    dump_depth: float  # share under the lowest allied cash cost
+    quota_cut: float  # share of allied sales cut under `restrict`
+    adaptive_trigger: float
+    adaptive_exit_target: float
+    price_allied: float  # USD/kg it names itself; 0: the strategy decides
+    price_world: float
 
     def __init__(self, model: MineralMarket, params: dict[str, Any], share: float) -> None:
         super().__init__(model)
-        self.strategy: str = params["strategy"]
-        self.capacity: float = params["capacity"]  # t/yr
-        self.cash_cost: float = params["cash_cost"]  # USD/kg
-        self.perceived_elasticity: float = params["perceived_elasticity"]
-        self.fringe_elasticity: float = params["fringe_elasticity"]
-        self.budget: float = params["budget"]  # USD m left
-        self.dump_depth: float = params["dump_depth"]
-        self.quota_cut: float = params["quota_cut"]
-        self.adaptive_trigger: float = params["adaptive_trigger"]
-        self.adaptive_exit_target: float = params["adaptive_exit_target"]
-        self.price_allied: float = params["price_allied"]  # USD/kg it names itself; 0: strategy
-        self.price_world: float = params["price_world"]
+        for setting, value in params.items():
+            setattr(self, setting, value)
         self.named_price = False  # a named price overrode the strategy this quarter
         self.share = share  # of all sales last quarter
         self.mode = "market"  # what it actually did this quarter: market, dump or restrict
@@ -73,20 +78,20 @@ class DominantSupplier(mesa.Agent):
             return "market"
         if self.strategy == "restrict":
             return "restrict"
-        can_dump = self.budget > 0 and m.allied_capacity_alive() > 0
+        can_dump = self.budget > 0 and m.producers.capacity_in_business() > 0
         if self.strategy == "dump":
             return "dump" if can_dump else "market"
         # adaptive
         if self.campaign_start_capacity is None:
             if can_dump and m.allied_share_of_allied_market() > self.adaptive_trigger:
-                self.campaign_start_capacity = m.allied_capacity_alive()
-                m.say("dominant supplier opens a price war against allied producers")
+                self.campaign_start_capacity = m.producers.capacity_in_business()
+                m.say("campaign_start", "dominant")
         else:
-            left = m.allied_capacity_alive() / max(self.campaign_start_capacity, 1e-9)
+            left = m.producers.capacity_in_business() / max(self.campaign_start_capacity, 1e-9)
             if left <= 1.0 - self.adaptive_exit_target or self.budget <= 0:
                 self.campaign_start_capacity = None
                 why = "its budget is spent" if self.budget <= 0 else "rivals have exited"
-                m.say(f"dominant supplier ends its price war ({why}) and raises prices")
+                m.say("campaign_end", "dominant", why=why)
         return "dump" if self.campaign_start_capacity is not None else "market"
 
     def quota(self) -> float:
@@ -108,7 +113,7 @@ class DominantSupplier(mesa.Agent):
         self.plan = {r: (q, net) for r, (q, _) in offers.items()}
 
         if self.mode == "dump":
-            gross = (1.0 - self.dump_depth) * m.lowest_allied_cash_cost()
+            gross = (1.0 - self.dump_depth) * m.producers.lowest_cash_cost(self.cash_cost)
             wanted = m.demand_curve("allied").quantity(gross) - m.observed_fringe(
                 "allied", gross, strictly_below=True
             )
@@ -119,10 +124,7 @@ class DominantSupplier(mesa.Agent):
                 if self.allied_sales
                 else offers["allied"][0]
             )
-            m.say(
-                f"dominant supplier cuts its export quota by {self.quota_cut:.0%} "
-                f"to {self.quota() * 4:,.0f} t/yr"
-            )
+            m.say("quota", "dominant", quota_cut=self.quota_cut, quota=self.quota() * 4)
         self._apply_named_prices(offers, net, duty)
         if self.mode == "restrict":
             q, ask = offers["allied"]
@@ -178,7 +180,7 @@ class DominantSupplier(mesa.Agent):
             self.sacrifice += given_up
             self.budget = max(self.budget - given_up, 0.0)
             if self.budget == 0.0:
-                self.model.say("dominant supplier's dumping budget is spent")
+                self.model.say("budget_spent", "dominant")
         self.allied_sales.append(sold["allied"])
 
     def acquire(self, capacity: float) -> None:

@@ -13,9 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from market import MineralMarket, summarise
-
-OUTPUT_FILES = ("timeseries.csv", "agents.csv", "summary.json", "overview.png")
+from market import MineralMarket
+from market.play import play
 
 
 @dataclass
@@ -26,27 +25,17 @@ class RunResult:
     summary: dict[str, Any]
 
 
+OUTPUT_FILES = ("timeseries.csv", "agents.csv", "summary.json", "overview.png")
+
+
 def run_scenario(
     scenario: str | Mapping[str, Any] = "baseline",
     seed: int = 1,
     overrides: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Play a scenario to its last quarter. Raises ScenarioError on bad input, before running."""
-    model = MineralMarket(scenario, rng=seed, **dict(overrides or {}))
-    while model.running:
-        model.step()
-    timeseries = model.timeseries()
-    summary = {
-        "scenario": model.spec.name,
-        "source": model.spec.source,
-        "seed": seed,
-        "quarters": len(timeseries),
-        "overrides": dict(overrides or {}),
-        "final": {k: _jsonable(v) for k, v in timeseries.iloc[-1].items() if k != "quarter"},
-        "metrics": summarise(timeseries),
-        "events": [{"quarter": q, "text": text} for q, text in model.feed],
-    }
-    return RunResult(model, timeseries, model.agent_table(), summary)
+    run = play(scenario, seed, overrides)
+    return RunResult(run.model, run.timeseries(), run.agent_table(), run.summary())
 
 
 def write_outputs(result: RunResult, out_dir: Path) -> None:

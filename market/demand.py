@@ -34,6 +34,24 @@ class Demand:
         self.shock = dict.fromkeys(REGIONS, 1.0)
         self.curves = {r: self._curve(r) for r in REGIONS}
 
+    # `demand.allied` and `demand.world` (t/yr at the reference price): a change applies to
+    # this quarter's base, growth included so far.
+    @property
+    def allied(self) -> float:
+        return self.base["allied"] * 4.0
+
+    @allied.setter
+    def allied(self, tonnes_a_year: float) -> None:
+        self.base["allied"] = tonnes_a_year / 4.0
+
+    @property
+    def world(self) -> float:
+        return self.base["world"] * 4.0
+
+    @world.setter
+    def world(self, tonnes_a_year: float) -> None:
+        self.base["world"] = tonnes_a_year / 4.0
+
     def _curve(self, region: str) -> DemandCurve:
         qty = self.base[region] * self.retained[region] * self.shock[region]
         return DemandCurve(qty, self.reference_price, self.elasticity)

@@ -1,7 +1,10 @@
 """The one place that knows the indicator names, their units and how each is computed.
 
 `INDICATORS` is the contract shared by the CLI, the browser game and sweeps. `LEDGER` adds the
-per-quarter flows that let anyone check that the books close.
+per-quarter flows that let anyone check that the books close. `SERIES` adds what the charts and
+the history measures read besides: the floor in force, the allied cost the price is read
+against, capital committed, demand substituted away. The recorder (`market/recorder.py`)
+records all three once a quarter.
 """
 
 from __future__ import annotations
@@ -50,11 +53,21 @@ LEDGER: dict[str, str] = {
     "dominant_budget": "dominant supplier's state budget left, USD m",
 }
 
-COLUMNS = ("quarter", *INDICATORS, *LEDGER)
+SERIES: dict[str, str] = {
+    "floor_in_force": "highest price floor a government has in force, USD/kg (0 when none)",
+    "allied_cash_cost": "capacity-weighted cash cost of the allied producers in business, USD/kg",
+    "allied_supply_share": "allied producers' and recyclers' share of allied-market sales",
+    "capital_committed": "capital of the allied projects started this quarter, USD m",
+    "market_size": "consumption in both regions, t/yr (4 x the quarter's tonnes)",
+    "retained_allied": "share of allied demand not yet substituted away",
+    "retained_world": "share of rest-of-world demand not yet substituted away",
+}
+
+COLUMNS = ("quarter", *INDICATORS, *LEDGER)  # the quarterly table a run writes
 
 
 def measure(model: MineralMarket) -> dict[str, float | int | bool]:
-    """This quarter's indicators and ledger, from the model's state after settlement."""
+    """This quarter's indicators, ledger and series, from the model's state after settlement."""
     q = model.quarter_result
     producers, recyclers = model.producers, model.recyclers
     seller_tonnes = np.concatenate(
@@ -95,6 +108,15 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "floor_paid": q["floor_paid"],
         "floor_received": q["floor_received"],
         "dominant_budget": model.supplier.budget,
+        "floor_in_force": max((g.floor_support() for g in governments), default=0.0),
+        "allied_cash_cost": producers.average_cash_cost(),
+        "allied_supply_share": model.allied_share_of_allied_market(),
+        "capital_committed": float(
+            producers.capital_committed.sum() + recyclers.capital_committed.sum()
+        ),
+        "market_size": 4.0 * (q["consumption_allied"] + q["consumption_world"]),
+        "retained_allied": model.demand.retained["allied"],
+        "retained_world": model.demand.retained["world"],
     }
 
 

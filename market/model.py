@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -9,31 +10,35 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from agents import AlliedProducer, DominantSupplier, Government, Recycler, ResponseGroup
-from agents.firm import FirmBook
-from agents.recycler import RecyclerBook
+from agents import (
+    AlliedProducer,
+    DominantSupplier,
+    Government,
+    ProducerBook,
+    Recycler,
+    RecyclerBook,
+    ResponseGroup,
+)
+from market import lever_map
 from market.clearing import Clearing, DemandCurve, clear_market
 from market.demand import REGIONS, Demand
-from market.metrics import COLUMNS, INDICATORS, measure
+from market.feed import FeedEntry, entry
+from market.metrics import INDICATORS
+from market.recorder import Recorder
 from market.scenarios import Scenario, ScenarioError, load_scenario
 
-AGENT_COLUMNS = (
-    "quarter",
-    "agent",
-    "kind",
-    "country",
-    "alive",
-    "capacity",
-    "sold",
-    "profit",
-    "cash",
-    "stockpile",
-    "spent",
-)
+
+@dataclass
+class Finance:
+    """The market's cost of capital, from the scenario's `finance` table."""
+
+    interest_rate: float  # commercial, share a year
+    concessional_rate: float  # on government project finance, share a year
+    asset_life: int  # years over which new capacity must pay back
 
 
 def _report(name: str, model: MineralMarket) -> Any:
-    return model.indicators[name]
+    return model.recorder.latest[name]
 
 
 class MineralMarket(mesa.Model):
@@ -56,24 +61,20 @@ class MineralMarket(mesa.Model):
         self.spec = load_scenario(scenario, overrides)
         p = self.spec.params
         self.quarters: int = p["quarters"]
-        self.alliance: dict[str, Any] = dict(p["alliance"])
-        self.finance: dict[str, Any] = dict(p["finance"])
+        self.finance = Finance(**p["finance"])
         self.demand = Demand(p["demand"])
         reference = self.demand.reference_price
 
         self.governments = {cc: Government(self, cc, gp) for cc, gp in p["governments"].items()}
         self._gov_list = list(self.governments.values())
         self.response_group = ResponseGroup(self, p["alliance"])
-        self.producers = FirmBook(p["producers"], reference)
-        self.recyclers = RecyclerBook(p["recyclers"], reference)
+        countries = list(self.governments)
+        self.producers = ProducerBook(p["producers"], reference, countries, self.finance)
+        self.recyclers = RecyclerBook(p["recyclers"], reference, countries, self.finance)
         for book, kind in ((self.producers, AlliedProducer), (self.recyclers, Recycler)):
-            book.country_idx = np.array(
-                [list(self.governments).index(c) for c in book.country], dtype=int
-            )
-            book.interest = book.debt * self.finance["interest_rate"]
-            kind.create_agents(self, len(book), book=book, row=list(range(len(book))))
+            book.agents = kind.create_agents(self, len(book), book=book, row=list(range(len(book))))
 
-        self.feed: list[tuple[int, str]] = []
+        self.feed: list[FeedEntry] = []
         self.price_last = {r: reference for r in REGIONS}
         self.shortage_last = 0.0
         self.duty_last = 0.0
@@ -92,10 +93,8 @@ class MineralMarket(mesa.Model):
         for event, fire in zip(self.spec.events, self._timeline, strict=True):
             self.schedule_event(fire, at=event.quarter - 1, priority=mesa.time.Priority.LOW)
 
-        self.indicators: dict[str, Any] = {}
         self.quarter_result: dict[str, float] = {}
-        self._agent_rows: list[tuple[list[np.ndarray], list[tuple]]] = []  # per quarter
-        self._history: list[dict[str, Any]] = []  # each quarter's indicators and ledger
+        self.recorder = Recorder(self)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_report, name) for name in INDICATORS}
         )
@@ -134,23 +133,6 @@ class MineralMarket(mesa.Model):
         cheap = ask < price if strictly_below else ask <= price
         return float(qty[cheap].sum())
 
-    def allied_capacity_alive(self) -> float:
-        return float(self.producers.capacity[self.producers.alive].sum())
-
-    def lowest_allied_cash_cost(self) -> float:
-        alive = self.producers.alive & (self.producers.capacity > 0)
-        return (
-            float(self.producers.cash_cost[alive].min()) if alive.any() else self.supplier.cash_cost
-        )
-
-    def allied_average_cash_cost(self) -> float:
-        """Capacity-weighted cash cost of the allied producers in business, USD/kg."""
-        book = self.producers
-        weights = np.where(book.alive, book.capacity, 0.0)
-        if weights.sum() == 0:
-            return 0.0
-        return float((book.cash_cost * weights).sum() / weights.sum())
-
     def allied_share_of_allied_market(self) -> float:
         """Allied firms' share of last quarter's allied sales; before the first quarter, what
         they offer against allied demand."""
@@ -164,26 +146,19 @@ class MineralMarket(mesa.Model):
     def response_active(self) -> bool:
         """The rapid-response group's coordinated counter-moves are in force."""
         return (
-            self.alliance["response"] == "coordinated"
+            self.response_group.response == "coordinated"
             and self.response_group.active
             and any(g.in_force for g in self._gov_list)
         )
 
-    def say(self, text: str) -> None:
-        """Add a line to the event feed, stamped with the current quarter."""
-        self.feed.append((self.steps, text))
+    @property
+    def indicators(self) -> dict[str, Any]:
+        """Last quarter's indicators, ledger and series ({} before the first quarter)."""
+        return self.recorder.latest
 
-    def describe_dumping(self) -> str:
-        cost = self.allied_average_cash_cost()
-        price = self.price_last["allied"]
-        if cost > 0 and price < cost:
-            return (
-                f"dominant supplier prices {1 - price / cost:.0%} under allied cash cost "
-                f"({price:.0f} vs {cost:.0f} USD/kg): dumping flagged"
-            )
-        return (
-            f"dominant supplier sells under its own cash cost ({price:.0f} USD/kg): dumping flagged"
-        )
+    def say(self, kind: str, who: str = "", text: str = "", **data: Any) -> None:
+        """Add an entry to the event feed, stamped with the current quarter."""
+        self.feed.append(entry(self.steps, kind, who, text, **data))
 
     # --- the quarter -----------------------------------------------------------------------
 
@@ -228,35 +203,20 @@ class MineralMarket(mesa.Model):
         self._invest(quarter)
 
         # 7. Collect.
-        self.indicators = measure(self)
+        self.recorder.collect()
         self.datacollector.collect(self)
-        self._history.append(self.indicators)
-        self._record_agents()
         if quarter >= self.quarters:
             self.running = False
 
     def _firm_offers(self) -> tuple[np.ndarray, np.ndarray]:
         """Allied producers' then recyclers' offers (t, USD/kg), in book order."""
         support = np.array([g.floor_support() for g in self._gov_list])
-        p_qty, p_ask = AlliedProducer.offers(self.producers, support[self.producers.country_idx])
-        r_qty, r_ask = Recycler.offers(
-            self.recyclers, self._scrap(), support[self.recyclers.country_idx]
+        p_qty, p_ask = self.producers.offers(support[self.producers.country_idx])
+        scrap = self.recyclers.scrap(
+            self.steps, self.consumption_allied, self._initial_allied, self.demand.growth
         )
+        r_qty, r_ask = self.recyclers.offers(scrap, support[self.recyclers.country_idx])
         return np.concatenate([p_qty, r_qty]), np.concatenate([p_ask, r_ask])
-
-    def _scrap(self) -> np.ndarray:
-        """End-of-life tonnes reaching each recycler: allied consumption `scrap_lag` ago; before
-        the run, what demand was then given its growth."""
-        book = self.recyclers
-        when = self.steps - book.scrap_lag.astype(int)  # the quarter the scrap was consumed
-        seen = len(self.consumption_allied)
-        growth = (1.0 + self.demand.growth) ** 0.25
-        consumed = np.where(
-            when >= 1,
-            self.consumption_allied[np.clip(when - 1, 0, max(seen - 1, 0))] if seen else 0.0,
-            self._initial_allied * growth ** (when - 1.0),
-        )
-        return consumed / max(int(book.alive.sum()), 1)  # recyclers in business share the scrap
 
     def _settle(self, quarter: int, allied: Clearing, world: Clearing, duty: float) -> None:
         n_p, n_r = len(self.producers), len(self.recyclers)
@@ -314,35 +274,37 @@ class MineralMarket(mesa.Model):
             "floor_received": float(floor_p.sum() + floor_r.sum()),
         }
 
-    def _sell_assets(self, book: FirmBook, row: int, kind: str) -> None:
+    def _sell_assets(self, book: ProducerBook | RecyclerBook, row: int, kind: str) -> None:
         """A bankrupt firm's plant goes to the dominant supplier unless review blocks the sale."""
         gov = self._gov_list[book.country_idx[row]]
         capacity = book.dispose(np.array([row]))
-        name = book.ids[row]
-        if capacity <= 0:
-            self.say(f"{name} ({kind}) bankrupt")
-        elif gov.blocks_asset_sale():
-            self.say(
-                f"{name} ({kind}) bankrupt; asset sale blocked by {gov.country} review, "
-                f"{capacity:,.0f} t/yr mothballed"
-            )
-        else:
+        sale = "none" if capacity <= 0 else "blocked" if gov.blocks_asset_sale() else "dominant"
+        if sale == "dominant":
             self.supplier.acquire(capacity)
-            self.say(
-                f"{name} ({kind}) bankrupt; the dominant supplier buys its {capacity:,.0f} t/yr"
-            )
+        self.say(
+            "bankruptcy",
+            book.ids[row],
+            firm_kind=kind,
+            capacity=capacity,
+            sale=sale,
+            reviewer=gov.country,
+        )
 
     def _invest(self, quarter: int) -> None:
         financing = np.array([g.financing_in_force() for g in self._gov_list])
-        rate, soft = self.finance["interest_rate"], self.finance["concessional_rate"]
+        rate, soft = self.finance.interest_rate, self.finance.concessional_rate
         for book in (self.producers, self.recyclers):
             f = financing[book.country_idx]
-            incentive = book.incentive_price(rate, soft, f, self.finance["asset_life"])
+            incentive = book.incentive_price(rate, soft, f, self.finance.asset_life)
             for row in book.invest(quarter, incentive, rate, soft, f):
                 self.say(
-                    f"{book.ids[row]} invests in {book.building[row]:,.0f} t/yr "
-                    f"(expects {book.expected_price[row]:.0f} USD/kg, needs "
-                    f"{incentive[row]:.0f}); ready in Q{book.ready_quarter[row]}"
+                    "investment",
+                    book.ids[row],
+                    capacity=book.building[row],
+                    expected_price=book.expected_price[row],
+                    incentive_price=incentive[row],
+                    ready_quarter=book.ready_quarter[row],
+                    capital=book.capital_committed[row],
                 )
             # The concessional loans cost each government the gap between the two rates.
             if book.soft_debt.any():  # written off when a firm goes bankrupt
@@ -353,10 +315,7 @@ class MineralMarket(mesa.Model):
     def _complete_projects(self, quarter: int) -> None:
         for book in (self.producers, self.recyclers):
             for row in book.complete_projects(quarter):
-                self.say(
-                    f"{book.ids[row]}'s new capacity comes on stream "
-                    f"({book.capacity[row]:,.0f} t/yr in all)"
-                )
+                self.say("capacity_online", book.ids[row], capacity=book.capacity[row])
 
     # --- timeline and levers -----------------------------------------------------------------
 
@@ -366,114 +325,27 @@ class MineralMarket(mesa.Model):
         for path, value in event.changes.items():
             self.apply(path, value)
         if event.label:
-            self.feed.append((event.quarter, event.label))
+            self.feed.append(entry(event.quarter, "scenario", "scenario", event.label))
 
     def apply(self, path: str, value: Any) -> None:
         """Change one dotted parameter now; it takes effect from the next quarter.
 
-        The same keys as everywhere else; a bad key or value raises ScenarioError and changes
-        nothing.
+        The same keys as everywhere else, reaching the attribute the lever map names; a bad
+        key or value, or a key that cannot change during a run, raises ScenarioError and
+        changes nothing.
         """
+        lever_map.refuse_unless_settable(path)
         self.spec.set(path, value)
-        value = self.spec.get(path)
-        head, *rest = path.split(".")
-        if head == "quarters":
-            self.quarters = value
-            self.running = self.steps < value
-        elif head == "supplier":
-            setattr(self.supplier, rest[0], value)
-        elif head == "alliance":
-            self.alliance[rest[0]] = value
-            setattr(self.response_group, rest[0], value)
-        elif head == "finance":
-            self.finance[rest[0]] = value
-        elif head == "demand":
-            if rest[0] in REGIONS:
-                self.demand.base[rest[0]] = value / 4.0
-            else:
-                setattr(self.demand, rest[0], value)
-        elif head == "governments":
-            if rest[1] != "stockpile_initial_days":
-                setattr(self.governments[rest[0]], rest[1], value)
-        elif head in ("producers", "recyclers"):
-            book = self.producers if head == "producers" else self.recyclers
-            row = book.ids.index(rest[0])
-            if rest[1] == "country":
-                book.country[row] = value
-                book.country_idx[row] = list(self.governments).index(value)
-            else:
-                getattr(book, rest[1])[row] = value
-                if rest[1] == "debt":
-                    book.interest[row] = value * self.finance["interest_rate"]
+        lever_map.write(self, path, self.spec.get(path))
+        if path == "quarters":
+            self.running = self.steps < self.quarters
 
     # --- results -----------------------------------------------------------------------------
 
-    def _record_agents(self) -> None:
-        """Keep this quarter's per-agent numbers; `agent_table` builds the frame from them."""
-        s = self.supplier
-        firms = [
-            np.stack([b.alive, b.capacity, b.sold, b.profit, b.cash], axis=1)
-            for b in (self.producers, self.recyclers)
-        ]
-        others = [(1.0, s.capacity, sum(s.sold.values()), s.profit, s.budget, 0.0, s.sacrifice)]
-        others += [
-            (
-                1.0,
-                0.0,
-                g.stockpile_released,
-                0.0,
-                g.floor_budget + g.stockpile_budget,
-                g.stockpile,
-                g.spent,
-            )
-            for g in self._gov_list
-        ]
-        self._agent_rows.append((firms, others))
-
     def agent_table(self) -> pd.DataFrame:
-        """One row per agent per quarter (0 where a column does not apply to a kind).
-
-        For the supplier `cash` is its state budget left and `spent` its sacrifice; for a
-        government `sold` is stock released, `cash` its floor and stockpile budgets left.
-        """
-        books = (self.producers, self.recyclers)
-        govs = self._gov_list
-        names = [
-            *self.producers.ids,
-            *self.recyclers.ids,
-            "dominant",
-            *(f"gov-{g.country}" for g in govs),
-        ]
-        kinds = (
-            ["producer"] * len(self.producers)
-            + ["recycler"] * len(self.recyclers)
-            + ["supplier"]
-            + ["government"] * len(govs)
-        )
-        countries = [*(c for b in books for c in b.country), "CN", *(g.country for g in govs)]
-        quarters = len(self._agent_rows)
-        blocks = []
-        for firms, others in self._agent_rows:
-            for block in firms:  # firms hold no stockpile and spend nothing
-                blocks.append(np.hstack([block, np.zeros((len(block), 2))]))
-            blocks.append(np.array(others, float))
-        values = np.vstack(blocks) if blocks else np.zeros((0, 7))
-        frame = pd.DataFrame(values, columns=list(AGENT_COLUMNS[4:]))
-        frame["alive"] = frame["alive"].astype(bool)
-        frame["quarter"] = np.repeat(np.arange(1, quarters + 1), len(names))
-        frame["agent"] = names * quarters
-        frame["kind"] = kinds * quarters
-        frame["country"] = countries * quarters
-        return frame[list(AGENT_COLUMNS)]
+        """One row per agent per quarter (`market.recorder.AGENT_COLUMNS`)."""
+        return self.recorder.agent_table()
 
     def timeseries(self) -> pd.DataFrame:
         """One row per quarter: `quarter` and every indicator and ledger column."""
-        if not self._history:
-            return pd.DataFrame(columns=list(COLUMNS))
-        names = COLUMNS[1:]
-        values = np.array([[row[n] for n in names] for row in self._history], dtype=float)
-        columns: dict[str, np.ndarray] = {"quarter": np.arange(1, len(values) + 1)}
-        for i, name in enumerate(names):
-            kind = np.asarray(self._history[0][name]).dtype  # bool, int or float, as measured
-            columns[name] = values[:, i].astype(kind, copy=False)
-        return pd.DataFrame(columns, copy=False)
+        return self.recorder.timeseries()
