@@ -2,8 +2,8 @@
 
 What it measures (wall-clock, `time.perf_counter`, median of many repetitions):
 
-  default run      `MineralMarket("baseline", rng=seed)` built (scenario files read and
-                   validated) and stepped until `model.running` is False: 40 quarters.
+  default run      `play("baseline", seed)`: the model built (scenario files read and
+                   validated) and played to its end, 40 quarters, as every tool plays it.
   boltzmann        the yardstick: Mesa's example `BoltzmannWealth(BoltzmannScenario(n=100,
                    width=10, height=10, rng=seed))` built and stepped 40 times.
   step N=10/100/1000
@@ -64,6 +64,7 @@ from mesa.examples.basic.boltzmann_wealth_model.model import (  # noqa: E402
 )
 
 from market.model import MineralMarket  # noqa: E402
+from market.play import play  # noqa: E402
 from market.scenarios import PRESET_DIR  # noqa: E402
 
 DEFAULT_REPEAT = 150
@@ -102,11 +103,9 @@ def with_producers(preset: dict[str, Any], n: int) -> dict[str, Any]:
 
 def default_run(seed: int) -> float:
     t0 = time.perf_counter()
-    model = MineralMarket("baseline", rng=seed)
-    while model.running:
-        model.step()
+    run = play("baseline", seed)
     elapsed = time.perf_counter() - t0
-    default_run.quarters = model.steps  # type: ignore[attr-defined]
+    default_run.quarters = run.quarters  # type: ignore[attr-defined]
     return elapsed
 
 
@@ -195,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     step_ratio = med[f"step N={PRODUCER_COUNTS[-1]}"] / med[f"step N={PRODUCER_COUNTS[0]}"]
 
     what = {
-        "default run": f'MineralMarket("baseline"): build + {default_run.quarters} quarters',  # type: ignore[attr-defined]
+        "default run": f'play("baseline"): build + {default_run.quarters} quarters',  # type: ignore[attr-defined]
         "boltzmann": f"BoltzmannWealth n=100 10x10: build + {RUN_STEPS} steps",
         **{
             f"step N={n}": f"one step (Q{WARMUP_STEPS + 1}), {n} allied producers"

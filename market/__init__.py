@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from market import lever_map
 from market.metrics import INDICATORS, LEDGER, summarise
 from market.scenarios import Scenario, load_scenario, named_scenarios, presets
 from market.schema import ScenarioError
@@ -21,6 +22,7 @@ __all__ = [
     "MineralMarket",
     "Scenario",
     "ScenarioError",
+    "lever_map",
     "load_scenario",
     "named_scenarios",
     "presets",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from market import lever_map
 from market.schema import FIELDS, OPTIONAL, TABLES, ScenarioError, field_for, flatten
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -323,6 +324,7 @@ def _parse_events(tree: dict[str, Any], raw: Any) -> list[Event]:
         for path, value in flatten(changes).items():
             try:
                 checked[path] = _check_key(tree, path, value)
+                lever_map.refuse_unless_settable(path)  # found now, not when the event fires
             except ScenarioError as err:
                 raise ScenarioError(f"{where}.set: {err}") from None
         events.append(Event(q, str(item.get("label", "")), checked))

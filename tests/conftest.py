@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from market import MineralMarket
+from market.play import play as play_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,10 +31,7 @@ def minerals(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 @functools.cache
 def _played(scenario: str, seed: int, overrides: tuple) -> MineralMarket:
-    model = MineralMarket(scenario, rng=seed, **dict(overrides))
-    while model.running:
-        model.step()
-    return model
+    return play_run(scenario, seed, dict(overrides)).model
 
 
 def play(scenario: str = "baseline", seed: int = 1, **overrides) -> MineralMarket:

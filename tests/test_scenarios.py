@@ -79,7 +79,7 @@ def test_a_scenario_file_merges_over_its_preset(tmp_path):
     assert m.supplier.cash_cost == load_scenario("ndpr").get("supplier.cash_cost")
     while m.running:
         m.step()
-    assert (3, "switch") in m.feed
+    assert (m.feed[0].quarter, m.feed[0].kind, m.feed[0].text) == (3, "scenario", "switch")
     assert m.supplier.strategy == "dump"
 
 
