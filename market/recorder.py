@@ -108,6 +108,7 @@ class Recorder:
                 values = np.array([row[name] for row in self.rows])
                 if not self.rows:
                     values = values.astype(float)
+            values.setflags(write=False)  # shared by every reader: nobody may write into it
             self._cache[name] = values
         return self._cache[name]
 
@@ -133,7 +134,7 @@ class Recorder:
 
         if not self.rows:
             return pd.DataFrame(columns=list(columns))
-        return pd.DataFrame({name: self.series(name) for name in columns}, copy=False)
+        return pd.DataFrame({name: self.series(name) for name in columns}, copy=True)
 
     def agent_table(self) -> pd.DataFrame:
         """One row per agent per quarter (0 where a column does not apply to a kind).

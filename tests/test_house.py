@@ -82,7 +82,9 @@ def test_a_key_that_only_sets_the_start_is_refused_during_a_run_and_in_events(tm
     with pytest.raises(ScenarioError, match="describes the scenario"):
         model.apply("calibration.price_low", 10.0)
     assert model.governments["JP"].stockpile == held
-    assert model.spec.get("calibration.price_low") == load_scenario("dumping").get("calibration.price_low")
+    assert model.spec.get("calibration.price_low") == load_scenario("dumping").get(
+        "calibration.price_low"
+    )
     path = tmp_path / "late.toml"
     path.write_text(
         'preset = "ndpr"\n[[events]]\nquarter = 3\nset = { "governments.JP.stockpile_initial_days" = 5.0 }\n'
@@ -102,7 +104,9 @@ def test_the_feed_is_data_its_text_rendered_from_its_numbers():
         assert f"{e.data['capacity']:,.0f} t/yr" in e.text
     # Capital committed in a quarter is what that quarter's investment entries name.
     for e in (e for e in feed if e.kind == "investment"):
-        started = [x.data["capital"] for x in feed if x.kind == "investment" and x.quarter == e.quarter]
+        started = [
+            x.data["capital"] for x in feed if x.kind == "investment" and x.quarter == e.quarter
+        ]
         assert run.series("capital_committed")[e.quarter - 1] == pytest.approx(sum(started))
     summary = json.loads(json.dumps(run.summary()))  # strict JSON as it stands
     assert [e["kind"] for e in summary["events"]] == [e.kind for e in feed]
@@ -110,8 +114,25 @@ def test_the_feed_is_data_its_text_rendered_from_its_numbers():
 
 def test_the_feed_reads_most_important_first_within_a_quarter():
     news = [
-        entry(9, "investment", "US-1", capacity=1000, expected_price=90, incentive_price=80, ready_quarter=20, capital=50),
-        entry(9, "bankruptcy", "TH-1", firm_kind="producer", capacity=600, sale="dominant", reviewer="TH"),
+        entry(
+            9,
+            "investment",
+            "US-1",
+            capacity=1000,
+            expected_price=90,
+            incentive_price=80,
+            ready_quarter=20,
+            capital=50,
+        ),
+        entry(
+            9,
+            "bankruptcy",
+            "TH-1",
+            firm_kind="producer",
+            capacity=600,
+            sale="dominant",
+            reviewer="TH",
+        ),
         entry(8, "shock", "facilitator", text="export ban"),
     ]
     assert [e.kind for e in by_rank(news)] == ["bankruptcy", "investment", "shock"]
@@ -137,7 +158,10 @@ def test_firm_agents_are_views_the_agent_table_reads():
         assert bool(last.loc[agent.name, "alive"]) == agent.alive
     assert not all(a.alive for a in views)  # the dumping bankrupted some: the views show it
     panel = run.recorder.firm("US-1", "capacity")
-    assert len(panel) == run.quarters and panel[-1] == views[model.producers.ids.index("US-1")].capacity
+    assert (
+        len(panel) == run.quarters
+        and panel[-1] == views[model.producers.ids.index("US-1")].capacity
+    )
 
 
 def _imports(path: Path) -> list[str]:
@@ -189,7 +213,9 @@ def test_one_loop_plays_a_model_to_its_end():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.While) and ".running" in ast.unparse(node.test):
                 loops.append(f"{rel}:{node.lineno}")
-    assert loops == [loop for loop in loops if loop.startswith("market/play.py")] and len(loops) == 1, loops
+    assert (
+        loops == [loop for loop in loops if loop.startswith("market/play.py")] and len(loops) == 1
+    ), loops
 
 
 def test_same_seed_same_record():
@@ -197,3 +223,12 @@ def test_same_seed_same_record():
     for column in ("capacity", "cash", "capital_committed"):
         assert np.array_equal(a.recorder.firms(column), b.recorder.firms(column))
     assert [e.as_dict() for e in a.model.feed] == [e.as_dict() for e in b.model.feed]
+
+
+def test_a_reader_cannot_change_the_record():
+    run = play("baseline", 1, quarters=4)
+    table = run.timeseries()
+    table.loc[0, "price_allied"] = -1.0
+    assert run.timeseries().loc[0, "price_allied"] > 0
+    with pytest.raises(ValueError, match="read-only"):
+        run.series("price_allied")[0] = -1.0

@@ -15,12 +15,22 @@ import pytest
 import solara
 from PIL import Image
 
-from market import INDICATORS, MineralMarket, ScenarioError
+from market import INDICATORS, MineralMarket, ScenarioError, lever_map
+from market.feed import entry
+from market.play import play
 from market.schema import field_for
-from viz.charts import Dashboard, export_png, fast_png
+from viz.charts import TRACES, Dashboard, export_png, fast_png
 from viz.components import GameView
 from viz.game import Game, parse_upload
-from viz.levers import COMPARE_LEVERS, ROLE_LEVERS, SHOCKS, SUPPLIER_LEVERS, lever
+from viz.levers import (
+    COALITION_LEVERS,
+    COMPARE_LEVERS,
+    ROLE_LEVERS,
+    SHOCKS,
+    SUPPLIER_LEVERS,
+    lever,
+)
+from viz.live import feed_html
 
 BAD_TOML = b'name = "broken"\npreset = "ndpr"\n\n[supplier]\nbudget = -5\n'
 
@@ -84,7 +94,7 @@ def play_out(game: Game) -> Game:
 def test_minerals_ui_serves_this_machine_only_unless_told():
     import argparse
 
-    from experiments import ui
+    from experiments.cli import ui
 
     parser = argparse.ArgumentParser()
     ui.add_arguments(parser)
@@ -119,14 +129,31 @@ def test_every_lever_is_a_schema_key_and_its_control_stays_in_range(lv):
         assert set(lv.choices) == set(spec.choices)
 
 
+@pytest.mark.parametrize("lv", [*COALITION_LEVERS, *SUPPLIER_LEVERS, *COMPARE_LEVERS])
+def test_every_lever_reaches_an_attribute_the_lever_map_can_set_and_read(lv):
+    key = lv.key.replace("*", "AU")
+    assert lever_map.settable(key), key
+    model = MineralMarket("coordinated-response", rng=1)
+    value = lever_map.read(model, key)
+    assert value == model.spec.get(key)  # at quarter 0 the market runs on the scenario
+    lv.control(value)  # and the control can show it
+
+
+def test_a_player_owns_the_keys_of_the_holders_their_side_commands():
+    game = Game("dumping", seed=1)
+    assert game.player_keys() == ()
+    game.set_role("coalition")
+    assert set(game.player_keys()) == {"governments.", "alliance."}
+    game.set_role("supplier")
+    assert game.player_keys() == ("supplier.",)
+
+
 # --- the game's rules ---------------------------------------------------------------------------
 
 
 def test_watching_a_scenario_gives_exactly_the_models_run():
     game = play_out(Game("dumping", seed=3))
-    model = MineralMarket("dumping", rng=3)
-    while model.running:
-        model.step()
+    model = play("dumping", seed=3).model
     pd.testing.assert_frame_equal(game.model.timeseries(), model.timeseries())
     assert game.feed() == model.feed
     assert game.score() is None  # watching is not scored
@@ -138,7 +165,9 @@ def test_the_supplier_player_makes_the_scenarios_supplier_moves_and_nothing_else
     events = game.model.spec.events
     assert all(not k.startswith("supplier.") for e in events for k in e.changes)
     assert [e.quarter for e in events] == [14]  # Thailand's budget cut stays: the computer's side
-    assert "Q5 dominant supplier starts selling" in game.feed()[0][1]
+    (intro,) = [e for e in game.feed() if e.kind == "role"]
+    assert intro.quarter == 0 and intro.data == {"role": "supplier"}
+    assert "Q5 dominant supplier starts selling" in intro.text  # the move it now owns
 
 
 def test_the_coalition_player_starts_from_the_status_quo_with_its_levers_in_force():
@@ -175,12 +204,17 @@ def test_a_decision_is_validated_whole_applied_from_the_next_quarter_and_told_in
     game.set_pending(budget, 1500, "US")
     game.play_round()
     assert game.model.governments["US"].floor_support() == 110.0
-    assert game.feed()[-1] == (
-        1,
-        "you (allied coalition): US: price floor 110 USD/kg; US: floor budget left 1,500 USD m",
+    told = game.feed()[-1]
+    assert (told.quarter, told.kind, told.who) == (1, "decision", "you")
+    assert told.data["changes"] == {
+        "governments.US.floor_price": 110.0,
+        "governments.US.floor_budget": 1500.0,
+    }
+    assert told.text == (
+        "you (allied coalition): US: price floor 110 USD/kg; US: floor budget left 1,500 USD m"
     )
     game.step()
-    assert game.series["floor_in_force"][-1] == 110.0
+    assert game.arrays()["floor_in_force"][-1] == 110.0
 
 
 def test_all_members_sets_every_country_and_a_choice_reads_plainly():
@@ -204,7 +238,10 @@ def test_each_shock_changes_the_market_from_the_next_quarter_and_is_told(name):
         game.step()
     move = game.inject(name, "US", 50)
     assert move.quarter == 4
-    assert game.feed()[-1] == (4, f"facilitator's shock: {move.text}")
+    told = game.feed()[-1]
+    assert (told.quarter, told.kind, told.who) == (4, "shock", "facilitator")
+    assert told.data["changes"] == move.changes
+    assert told.text == f"facilitator's shock: {move.text}"
     m = game.model
     if name == "export_ban":
         game.step()
@@ -245,26 +282,16 @@ def test_compare_replays_the_same_moves_with_one_lever_changed_beside_the_earlie
     game.compare(floor, 110)  # a second change: the first one is kept
     play_out(game)
     assert game.ghost is not None and game.ghost.label.startswith("earlier run (US price floor 0")
-    assert (
-        0,
-        "changed from the scenario: alliance response: standing; US price floor 110 USD/kg",
-    ) in game.feed()
-    assert (
-        4,
-        "facilitator's shock: export ban: the dominant supplier stops all exports to the "
-        "allied market",
-    ) in game.feed()
-
-    fresh = MineralMarket(
-        "dumping",
-        rng=5,
-        **{"alliance.response": "standing", "governments.US.floor_price": 110.0},
+    changed = {"alliance.response": "standing", "governments.US.floor_price": 110.0}
+    (note,) = [e for e in game.feed() if e.kind == "compare"]
+    assert note.quarter == 0 and note.data["changes"] == changed
+    assert note.text == (
+        "changed from the scenario: alliance response: standing; US price floor 110 USD/kg"
     )
-    while fresh.running:
-        if fresh.steps == 3:
-            fresh.apply("supplier.strategy", "restrict")
-            fresh.apply("supplier.quota_cut", 1.0)
-        fresh.step()
+    ban = {"supplier.strategy": "restrict", "supplier.quota_cut": 1.0}
+    assert [(e.quarter, e.data["changes"]) for e in game.feed() if e.kind == "shock"] == [(4, ban)]
+
+    fresh = play("dumping", seed=5, overrides=changed, moves={4: [ban]}).model
     pd.testing.assert_frame_equal(game.model.timeseries(), fresh.timeseries())
     assert not game.model.timeseries().equals(earlier)
 
@@ -363,11 +390,82 @@ def test_the_run_exports_as_csv_with_the_contract_columns_and_the_story():
     assert list(frame.columns[: 1 + len(INDICATORS)]) == ["quarter", *INDICATORS]
     assert {"allied_cash_cost", "floor_in_force", "allied_supply_share", "events"} <= set(frame)
     assert len(frame) == 8
-    assert "dumping flagged" in frame.loc[frame.quarter == 6, "events"].item()
+    (flagged,) = [e for e in game.feed() if e.kind == "dumping_flagged"]
+    assert flagged.quarter == 6
+    assert flagged.text in frame.loc[frame.quarter == 6, "events"].item()
+    assert (frame.floor_in_force == game.arrays()["floor_in_force"]).all()
     assert game.export_name("csv") == "dumping-seed1.csv"
 
 
+def test_the_feed_lists_the_newest_quarter_first_and_a_bankruptcy_above_an_investment():
+    invest = entry(
+        7,
+        "investment",
+        "AU-2",
+        capacity=5000,
+        expected_price=80,
+        incentive_price=75,
+        ready_quarter=30,
+    )
+    bankrupt = entry(
+        7,
+        "bankruptcy",
+        "US-1 <&>",
+        firm_kind="producer",
+        capacity=3000,
+        sale="blocked",
+        reviewer="US",
+    )
+    older = entry(6, "shock", "facilitator", "facilitator's shock: export ban")
+    shown = feed_html([older, invest, bankrupt])  # in the order they happened
+    lines = shown.split("</div>")
+    assert lines[0].startswith("<div><b>Q7</b> — US-1 &lt;&amp;&gt; (producer) bankrupt")
+    assert lines[1].startswith("<div><b>Q7</b> — AU-2 invests in 5,000 t/yr")
+    assert lines[2] == "<div><b>Q6</b> — facilitator's shock: export ban"
+    assert feed_html([]) == "<i>Nothing yet: press Play.</i>"
+
+
+def test_a_shock_heads_its_quarter_in_the_feed_above_what_the_scenario_had_planned():
+    game = Game("dumping", seed=1)
+    for _ in range(4):
+        game.step()
+    game.inject("export_ban")  # from Q5, the quarter the scenario's supplier starts dumping
+    feed = game.feed()
+    planned, shock = (next(e for e in feed if e.kind == k) for k in ("scenario", "shock"))
+    assert planned.quarter == shock.quarter == 5
+    assert feed.index(planned) < feed.index(shock)  # the plan was written first
+    shown = feed_html(feed)
+    assert shown.index(shock.text) < shown.index(planned.text)
+
+
 # --- charts -------------------------------------------------------------------------------------
+
+
+FLOOR = next(t for t in TRACES if t.series == "floor_in_force")
+
+
+@pytest.mark.parametrize(("response", "drawn"), [("none", 0.0), ("standing", 110.0)])
+def test_the_charts_draw_the_floor_in_force_not_the_floor_configured(response, drawn):
+    game = Game("dumping", seed=1)
+    game.overrides = {
+        "governments.US.floor_price": 110.0,
+        "governments.US.floor_budget": 100_000.0,
+        "alliance.response": response,
+    }
+    game.start()
+    play_out(game)
+    floor = game.arrays()["floor_in_force"]
+    assert len(floor) == 40 and (floor == drawn).all()
+    for board in (Dashboard(), Dashboard(live=False)):  # the live charts and the export
+        board.build(game)
+        board._update(game.arrays(), game.quarter)
+        y = board.lines[FLOOR].get_ydata()
+        if drawn:
+            assert (y == drawn).all()
+        else:
+            assert np.isnan(y).all()  # no floor line at all
+    csv = pd.read_csv(io.BytesIO(game.csv()))
+    assert (csv.floor_in_force == drawn).all()
 
 
 def test_charts_draw_the_history_once_and_then_only_each_new_quarter():
@@ -436,7 +534,8 @@ def test_stepping_updates_the_charts_quarter_and_feed_in_place(game_page):
     assert game.quarter == 6
     assert image.value != first
     assert text_of(rc.find(v.Html, class_="game-quarter").widget) == "Quarter 6 of 40"
-    assert "dumping flagged" in text_of(rc.find(ipywidgets.HTML).widget)
+    (flagged,) = [e for e in game.feed() if e.kind == "dumping_flagged"]
+    assert flagged.text in text_of(rc.find(ipywidgets.HTML).widget)
     assert "DUMPING FLAGGED" in text_of(rc.find(v.Html, class_="game-flags").widget)
 
 
@@ -522,9 +621,9 @@ def test_taking_a_role_and_deciding_shows_the_decision_in_the_feed(game_page):
             in " ".join(str(c) for w in rc.find(v.Btn).widgets for c in w.children)
         )
     )
-    assert "Q1</b> — you (dominant supplier): strategy: dump" in text_of(
-        rc.find(ipywidgets.HTML).widget
-    )
+    (told,) = [e for e in game.feed() if e.kind == "decision"]
+    assert (told.quarter, told.data["changes"]) == (1, {"supplier.strategy": "dump"})
+    assert f"Q1</b> — {told.text}" in text_of(rc.find(ipywidgets.HTML).widget)
     assert game.model.supplier.strategy == "dump"
 
 
@@ -539,23 +638,28 @@ def test_the_coalition_plays_yearly_rounds_chosen_at_the_start(game_page):
     button(rc, "Play round (Q1 to Q4)").click()
     wait_until(lambda: buttons(rc, "Play round (Q5 to Q8)"))
     assert game.quarter == 4
-    feed = text_of(rc.find(ipywidgets.HTML).widget)
-    assert (
-        "you (allied coalition): all members: asset review: block sales of bankrupt "
-        "plants: on; US: price floor 110 USD/kg" in feed
-    )
+    (told,) = [e for e in game.feed() if e.kind == "decision"]
+    assert told.quarter == 1
+    assert told.data["changes"] == {
+        **{f"governments.{cc}.asset_review": True for cc in game.members()},
+        "governments.US.floor_price": 110.0,
+    }
+    assert f"Q1</b> — {told.text}" in text_of(rc.find(ipywidgets.HTML).widget)
     assert [b.disabled for b in buttons(rc, "1 quarter")] == [True]  # chosen at the start
 
 
 def test_the_facilitator_injects_a_shock_into_the_running_game(game_page):
-    _, rc = game_page
+    game, rc = game_page
     for _ in range(2):
         button(rc, "Step").click()
+    demand = game.model.demand.base["allied"] * 4.0
     select(rc, "Shock").v_model = "Demand surge"
     button(rc, "Inject shock now").click()
-    assert "Q3</b> — facilitator's shock: allied demand surges 30 %" in text_of(
-        rc.find(ipywidgets.HTML).widget
-    )
+    (told,) = [e for e in game.feed() if e.kind == "shock"]
+    assert told.quarter == 3
+    assert told.data["changes"] == {"demand.allied": pytest.approx(demand * 1.3)}
+    shown = text_of(rc.find(ipywidgets.HTML).widget)
+    assert shown.startswith(f"<div><b>Q3</b> — {told.text}</div>")  # the newest, on top
 
 
 def test_compare_on_the_page_replays_with_the_earlier_run_faded(game_page):

@@ -254,7 +254,10 @@ class Dashboard:
         costs a full draw."""
         model = game.model
         governments = model.governments.values()
-        floors = [g.floor_price for g in governments]
+        # The price floors that can come into force (none while the alliance does nothing):
+        # the chart draws the floor in force, never the one configured.
+        can_act = model.response_group.response != "none"
+        floors = [g.floor_price for g in governments if can_act]
         price_top = max(
             model.demand.reference_price * 1.6,
             float(model.producers.cash_cost.max(initial=0.0)) * 1.3,

@@ -19,17 +19,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market import MineralMarket, Scenario, ScenarioError, load_scenario, named_scenarios, presets
-from market.metrics import COLUMNS
+from market import (
+    MineralMarket,
+    Scenario,
+    ScenarioError,
+    lever_map,
+    load_scenario,
+    named_scenarios,
+    presets,
+)
+from market.feed import FeedEntry, entry
+from market.metrics import COLUMNS, SERIES
+from market.play import play
+from market.recorder import Recorder
 from market.scenarios import Event, describe
 from viz.levers import (
     ALL_MEMBERS,
     COMPARE_LEVERS,
     GOVERNMENT_LEVER_ATTRS,
+    ROLE_HOLDERS,
     ROLE_LEVERS,
     SHOCKS,
     Lever,
-    current_value,
     expand,
 )
 
@@ -42,38 +53,15 @@ ROLES: dict[str, str] = {
 ROUNDS: dict[str, int] = {"1 quarter": 1, "1 year": 4}
 MAX_UPLOAD_BYTES = 256 * 1024
 
-# What the game records each quarter: indicators, two ledger flows, and three numbers the
-# indicator contract leaves out (the allied cost and floor the price is read against, and the
-# allied sources' share of their own market).
-RECORDED = (
-    "price_allied",
-    "price_world",
-    "dominant_share",
-    "allied_capacity",
-    "allied_producers_active",
-    "stockpile",
-    "shortage",
-    "dumping",
-    "response_active",
-    "fiscal_cost",
-    "dominant_profit",
-    "dominant_sacrifice",
-    "shortage_allied",
-    "consumption_allied",
-)
-EXTRA = ("allied_cash_cost", "floor_in_force", "allied_supply_share")
+# What the game exports, charts and scores: the quarterly table a run writes and the series the
+# model records beside it (the floor in force, the allied cost the price is read against, ...).
+GAME_SERIES = (*COLUMNS, *SERIES)
 
 
-def record(model: MineralMarket, store: dict[str, list]) -> None:
-    """Append this quarter's numbers to `store` (name -> list)."""
-    row = model.indicators
-    for name in RECORDED:
-        store.setdefault(name, []).append(float(row[name]))
-    floors = [g.floor_support() for g in model.governments.values()]
-    store.setdefault("allied_cash_cost", []).append(model.allied_average_cash_cost())
-    store.setdefault("floor_in_force", []).append(max(floors, default=0.0))
-    store.setdefault("allied_supply_share", []).append(model.allied_share_of_allied_market())
-    store.setdefault("quarter", []).append(float(model.steps))
+def recorded_arrays(recorder: Recorder) -> dict[str, np.ndarray]:
+    """What a model's recorder holds, quarter by quarter, as float arrays (copies, so a ghost
+    keeps them after its model is replaced)."""
+    return {name: np.array(recorder.series(name), dtype=float) for name in GAME_SERIES}
 
 
 @dataclass(frozen=True)
@@ -161,7 +149,6 @@ class Game:
         self.replay = False  # a Compare replay: the moves come from `script`, not the player
         self.generation = 0  # bumped whenever the market is replaced: stops a stale play loop
         self.model: MineralMarket
-        self.series: dict[str, list] = {}
         self.round_end = 0
         self._score: Score | None = None
         self.start()
@@ -233,11 +220,12 @@ class Game:
         self.replay = False
 
     def player_keys(self) -> tuple[str, ...]:
-        """Prefixes of the dotted keys the player's side owns."""
-        return {
-            "coalition": ("governments.", "alliance."),
-            "supplier": ("supplier.",),
-        }.get(self.role, ())
+        """Prefixes of the dotted keys the player's side owns: the sections whose holders in
+        the lever map the role commands (`viz.levers.ROLE_HOLDERS`)."""
+        mine = ROLE_HOLDERS.get(self.role, ())
+        return tuple(
+            f"{section}." for section, holder in lever_map.HOLDERS.items() if holder in mine
+        )
 
     def scenario_for_role(self) -> Scenario:
         """The scenario as this role plays it.
@@ -273,16 +261,23 @@ class Game:
             scenario = self.scenario_for_role()
             self.model = MineralMarket(scenario, rng=self.seed, **self.overrides)
             self.initial = copy.deepcopy(self.model.spec)  # the set-up, before any move
-            self.series = {}
             self.pending = {}
             self.round_end = 0
             self._score = None
             self.generation += 1
             if self.role != "watch":
-                self.model.feed.append((0, self.role_intro()))
+                self.model.feed.append(entry(0, "role", "you", self.role_intro(), role=self.role))
             if self.overrides:  # Compare's changes hold until another scenario or role
                 changed = self.describe_changes(self.overrides, compare=True)
-                self.model.feed.append((0, f"changed from the scenario: {changed}"))
+                self.model.feed.append(
+                    entry(
+                        0,
+                        "compare",
+                        "you",
+                        f"changed from the scenario: {changed}",
+                        changes=dict(self.overrides),
+                    )
+                )
 
     def role_intro(self) -> str:
         taken = [
@@ -336,7 +331,6 @@ class Game:
                 self._apply(move.changes)
                 self._echo(Move(upcoming, move.who, move.changes, move.text))
             self.model.step()
-            record(self.model, self.series)
             return True
 
     def play_round(self) -> Move | None:
@@ -369,7 +363,7 @@ class Game:
         key = keys[0] if scope == ALL_MEMBERS else lever.key.replace("*", scope, 1)
         if key in self.pending:
             return self.pending[key]
-        return current_value(self.model, key)
+        return lever_map.read(self.model, key)
 
     def members_differ(self, lever: Lever) -> bool:
         """Whether the members hold different values of a per-country lever (a control for
@@ -377,7 +371,7 @@ class Game:
         if not lever.key.startswith("governments.*."):
             return False
         keys = expand(lever.key, self.members())
-        return len({repr(self.pending.get(k, current_value(self.model, k))) for k in keys}) > 1
+        return len({repr(self.pending.get(k, lever_map.read(self.model, k))) for k in keys}) > 1
 
     def set_pending(self, lever: Lever, shown: Any, scope: str = ALL_MEMBERS) -> None:
         """Note a lever choice for the next round (from the control's shown value)."""
@@ -389,7 +383,7 @@ class Game:
         )
         with self.lock:
             for key in keys:
-                if current_value(self.model, key) == value:
+                if lever_map.read(self.model, key) == value:
                     self.pending.pop(key, None)
                 else:
                     self.pending[key] = value
@@ -431,11 +425,13 @@ class Game:
 
     def _echo(self, move: Move) -> None:
         self.moves.append(move)
-        who = {
-            "you": f"you ({ROLES[self.role].lower()})",
-            "facilitator": "facilitator's shock",
-        }.get(move.who, move.who)
-        self.model.feed.append((move.quarter, f"{who}: {move.text}"))
+        kind, who = {
+            "you": ("decision", f"you ({ROLES[self.role].lower()})"),
+            "facilitator": ("shock", "facilitator's shock"),
+        }[move.who]
+        self.model.feed.append(
+            entry(move.quarter, kind, move.who, f"{who}: {move.text}", changes=move.changes)
+        )
 
     def describe_changes(self, changes: dict[str, Any], compare: bool = False) -> str:
         """'US: price floor 110 USD/kg; all members: anti-dumping duty 93.5 %'; with `compare`,
@@ -486,36 +482,34 @@ class Game:
     # --- what the page shows -----------------------------------------------------------------
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """Every recorded series of this run so far (empty before the first quarter)."""
         with self.lock:
-            return {name: np.asarray(values, float) for name, values in self.series.items()}
+            return recorded_arrays(self.model.recorder)
 
-    def feed(self) -> list[tuple[int, str]]:
+    def feed(self) -> list[FeedEntry]:
+        """The event feed as records, in the order they happened."""
         with self.lock:
             return list(self.model.feed)
 
     def status(self) -> str:
         """Last quarter in numbers, one line."""
-        if not self.series:
+        s = self.model.recorder.latest
+        if not s:
             return "not started: press Play"
-        s = self.series
         return (
-            f"allied price {s['price_allied'][-1]:.1f} USD/kg, world {s['price_world'][-1]:.1f}; "
-            f"dominant share {s['dominant_share'][-1] * 100:.1f} %; allied producers in business "
-            f"{s['allied_producers_active'][-1]:.0f}; fiscal cost {s['fiscal_cost'][-1]:,.0f} USD m"
+            f"allied price {s['price_allied']:.1f} USD/kg, world {s['price_world']:.1f}; "
+            f"dominant share {s['dominant_share'] * 100:.1f} %; allied producers in business "
+            f"{s['allied_producers_active']:.0f}; fiscal cost {s['fiscal_cost']:,.0f} USD m"
         )
 
     def timeseries(self) -> pd.DataFrame:
-        """The run for export: the model's quarterly table, the game's extra series and what
-        happened each quarter."""
+        """The run for export: the model's quarterly table, the series recorded beside it and
+        what happened each quarter."""
         with self.lock:
-            if self.quarter == 0:  # the model's table needs a quarter played
-                return pd.DataFrame(columns=[*COLUMNS, *EXTRA, "events"])
-            frame = self.model.timeseries()
-            for name in EXTRA:
-                frame[name] = self.series.get(name, [])[: len(frame)]
+            frame = self.model.recorder.timeseries(GAME_SERIES)
             events: dict[int, list[str]] = {}
-            for quarter, text in self.model.feed:
-                events.setdefault(max(quarter, 1), []).append(text)
+            for item in self.model.feed:
+                events.setdefault(max(item.quarter, 1), []).append(item.text)
             frame["events"] = [" | ".join(events.get(q, [])) for q in frame["quarter"]]
             return frame
 
@@ -544,19 +538,12 @@ class Game:
     def _reference_run(self) -> dict[str, np.ndarray]:
         """The computer playing both sides: the scenario as written, the same seed, levers
         and facilitator's shocks, none of the player's decisions."""
-        model = MineralMarket(self.source, rng=self.seed, **self.overrides)
-        shocks: dict[int, list[Move]] = {}
+        shocks: dict[int, list[dict[str, Any]]] = {}
         for move in self.moves:  # this run's moves, a replay's included, all made by the end
             if move.who == "facilitator":
-                shocks.setdefault(move.quarter, []).append(move)
-        store: dict[str, list] = {}
-        while model.running:
-            for move in shocks.get(model.steps + 1, []):
-                for key, value in move.changes.items():
-                    model.apply(key, value)
-            model.step()
-            record(model, store)
-        return {name: np.asarray(values, float) for name, values in store.items()}
+                shocks.setdefault(move.quarter, []).append(move.changes)
+        run = play(self.source, seed=self.seed, overrides=self.overrides, moves=shocks)
+        return recorded_arrays(run.recorder)
 
 
 def _phrase(lever: Lever | None, key: str, value: Any) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from market import lever_map
 from market.schema import RESPONSES, STRATEGIES
 
 if TYPE_CHECKING:
@@ -189,19 +190,24 @@ ROLE_LEVERS: dict[str, tuple[Lever, ...]] = {
     "supplier": SUPPLIER_LEVERS,
 }
 
-# Government settings a coalition player owns: they start at the status quo and the player
-# moves them (see Game.scenario_for_role).
-GOVERNMENT_LEVER_ATTRS = (
-    "floor_price",
-    "floor_budget",
-    "floor_upside_share",
-    "duty",
-    "stockpile_days",
-    "stockpile_budget",
-    "stockpile_buy_below",
-    "stockpile_release_above",
-    "financing",
-    "asset_review",
+# Which holders of the lever map (`market.lever_map.HOLDERS`) each side commands: the coalition
+# plays the governments and their response group, the supplier itself.
+ROLE_HOLDERS: dict[str, tuple[str, ...]] = {
+    "coalition": ("government", "response_group"),
+    "supplier": ("supplier",),
+}
+
+# A government's settings that describe the country rather than its policy: a coalition player
+# does not start them from the status quo (see Game.scenario_for_role).
+COUNTRY_FACTS = ("member", "demand_share")
+
+# Government settings a coalition player owns: every per-country key the lever map can change
+# during a run, except the country's facts. They start at the status quo and the player moves
+# them.
+GOVERNMENT_LEVER_ATTRS: tuple[str, ...] = tuple(
+    target.attr
+    for target in lever_map.LEVER_MAP.values()
+    if target.holder == "government" and target.during_run and target.attr not in COUNTRY_FACTS
 )
 
 
@@ -214,17 +220,6 @@ def expand(key: str, countries: list[str]) -> list[str]:
     if key.startswith("governments.*."):
         return [key.replace("*", cc, 1) for cc in countries]
     return [key]
-
-
-def current_value(model: MineralMarket, key: str) -> Any:
-    """What the market runs on now for a dotted key. Budgets are read from the agents, where
-    they are money left, so a player sees what is left and tops it up by raising it."""
-    parts = key.split(".")
-    if parts[0] == "governments" and parts[1] in model.governments:
-        return getattr(model.governments[parts[1]], parts[2])
-    if parts[0] == "supplier" and hasattr(model.supplier, parts[1]):
-        return getattr(model.supplier, parts[1])
-    return model.spec.get(key)
 
 
 # --- shocks ------------------------------------------------------------------------------------

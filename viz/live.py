@@ -16,18 +16,21 @@ import threading
 import ipyvuetify as v
 import ipywidgets
 
+from market.feed import FeedEntry, by_rank
 from viz.charts import Dashboard
 from viz.game import Game
 
 FEED_STYLE = "max-height: 340px; overflow-y: auto; font-size: 0.9em; line-height: 1.5;"
 
 
-def feed_html(feed: list[tuple[int, str]]) -> str:
-    """The event feed, newest first; the text is escaped (an uploaded scenario names events)."""
+def feed_html(feed: list[FeedEntry]) -> str:
+    """The event feed, newest quarter first and, within a quarter, what matters most first (a
+    bankruptcy or a shock above investment news); the text is escaped (an uploaded scenario
+    names events)."""
     lines = [
-        f"<div><b>{'Start' if quarter <= 0 else f'Q{quarter}'}</b> — "
-        f"{html.escape(text, quote=False)}</div>"
-        for quarter, text in reversed(feed)
+        f"<div><b>{'Start' if e.quarter <= 0 else f'Q{e.quarter}'}</b> — "
+        f"{html.escape(e.text, quote=False)}</div>"
+        for e in by_rank(feed)
     ]
     return "".join(lines) or "<i>Nothing yet: press Play.</i>"
 
@@ -73,12 +76,13 @@ class LiveView:
     def _flags(game: Game) -> tuple[str, str]:
         if game.finished:
             return "GAME OVER", "#333"
-        if not game.series:
+        latest = game.model.recorder.latest
+        if not latest:
             return "", "#333"
         words = []
-        if game.series["dumping"][-1]:
+        if latest["dumping"]:
             words.append("DUMPING FLAGGED")
-        if game.series["response_active"][-1]:
+        if latest["response_active"]:
             words.append("RESPONSE ACTIVE")
-        colour = "#d62728" if game.series["dumping"][-1] else "#2ca02c"
+        colour = "#d62728" if latest["dumping"] else "#2ca02c"
         return " · ".join(words), colour
