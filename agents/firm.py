@@ -48,6 +48,7 @@ class FirmBook:
         finance: Any,
     ) -> None:
         self.ids = list(entries)
+        self.reference_price = float(reference_price)  # USD/kg, where demand is as given
         self.countries = countries  # the governments, in order: country_idx indexes this
         self.finance = finance  # the market's rates (interest_rate: share a year)
         self.country = np.array([e["country"] for e in entries.values()], dtype=object)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
 from agents.firm import Column, Firm, FirmBook
@@ -16,16 +13,6 @@ class RecyclerBook(FirmBook):
     """The recyclers, one row each: firms whose input is the scrap that comes back."""
 
     COLUMNS = (*FirmBook.COLUMNS, "collection_rate", "collection_elasticity", "scrap_lag")
-
-    def __init__(
-        self,
-        entries: Mapping[str, Mapping[str, Any]],
-        reference_price: float,
-        countries: list[str],
-        finance: Any,
-    ) -> None:
-        super().__init__(entries, reference_price, countries, finance)
-        self.reference_price = float(reference_price)
 
     def scrap(
         self, quarter: int, consumed: np.ndarray, initial: float, growth: float

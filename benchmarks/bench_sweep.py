@@ -15,12 +15,16 @@ user runs them, alternating between the two for --rounds rounds (median reported
 
   wall time    from starting the command to its exit (time.perf_counter), interpreter start
                and imports included.
-  CPU time     user + system CPU seconds of the command and every descendant it waited for
+  CPU time     user + system CPU seconds of the command and all its descendants
                (getrusage(RUSAGE_CHILDREN) before and after): the work done, which other
-               load on the machine disturbs much less than it disturbs wall time.
+               load on the machine disturbs much less than it disturbs wall time. This script
+               makes itself the subreaper of what the command leaves (PR_SET_CHILD_SUBREAPER)
+               and reaps it, so a process the command did not wait for counts too: the
+               sweep's fork server, which reaps the workers it forked.
   peak memory  the highest sum of resident memory over the process tree (the command and all
-               its descendants: pool workers, Mesa's spawned workers and their resource
-               tracker), sampled from /proc every 50 ms: VmRSS from /proc/PID/status, which
+               its descendants: the sweep's fork server and pool workers, Mesa's
+               spawned workers and their resource tracker), sampled from /proc every 50 ms:
+               VmRSS from /proc/PID/status, which
                counts a page shared by several processes once in each, and Pss from
                /proc/PID/smaps_rollup, which splits a shared page between its sharers.
 
@@ -205,6 +209,29 @@ class Measure:
     output: str
 
 
+def _adopt_orphans() -> None:
+    """Become the subreaper of the commands' descendants (Linux), so that a process a command
+    leaves behind, such as the fork server its workers came from, is reparented here when the
+    command exits and its CPU time is counted once `_reap_orphans` waits for it."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+
+
+def _reap_orphans(timeout: float = 30.0) -> None:
+    """Wait for every child left after a command (they exit once it has: the fork server
+    sees its driver gone), so their CPU time lands in RUSAGE_CHILDREN."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -217,6 +244,7 @@ def measure(name: str, args: list[str]) -> Measure:
     memory = TreeMemory(proc.pid)
     out, err = proc.communicate()
     wall = time.perf_counter() - start
+    _reap_orphans()
     cpu = _children_cpu() - cpu
     memory.stop()
     if proc.returncode != 0:
@@ -342,6 +370,7 @@ def main() -> int:
         f"Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f} at the start"
     )
+    _adopt_orphans()
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)

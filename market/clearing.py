@@ -30,8 +30,11 @@ class DemandCurve:
         if isinstance(price, float | int):
             if price <= 0:
                 return math.inf
-            return self.reference_qty * (price / self.reference_price) ** self.elasticity
-        with np.errstate(divide="ignore"):
+            try:
+                return self.reference_qty * (price / self.reference_price) ** self.elasticity
+            except (OverflowError, ZeroDivisionError):  # a price too near zero for a float
+                return math.inf
+        with np.errstate(divide="ignore", over="ignore"):
             return self.reference_qty * (np.asarray(price, float) / self.reference_price) ** (
                 self.elasticity
             )
@@ -40,9 +43,12 @@ class DemandCurve:
         """Inverse demand: the price at which consumers take `quantity` tonnes."""
         if quantity <= 0.0:
             return float("inf")
-        return float(
-            self.reference_price * (quantity / self.reference_qty) ** (1.0 / self.elasticity)
-        )
+        try:
+            return float(
+                self.reference_price * (quantity / self.reference_qty) ** (1.0 / self.elasticity)
+            )
+        except (OverflowError, ZeroDivisionError):  # a quantity too near zero for a float
+            return float("inf")
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ def clear_market(
         raise ValueError("price_cap must be positive")
     if np.any((bid_limit >= price_cap) & (bid_qty > 0)):
         raise ValueError("bid limits must be below the price cap")
+    if len(offer_qty) == 1 and not bid_qty.size and offer_qty[0] > 0:
+        return _clear_one_offer(offer_qty, offer_ask, demand, price_cap)
 
     live = offer_qty > 0
     asks = np.minimum(np.maximum(offer_ask, 0.0), price_cap)
@@ -130,6 +138,32 @@ def clear_market(
         filled = np.where(bids_live & (bid_limit >= hi), bid_qty, 0.0)
         return Clearing(price, accepted, filled, float(left_for_consumers), 0.0)
     return _clear_at_point(hi, offer_qty, asks, live, bid_qty, bid_limit, demand)
+
+
+def _clear_one_offer(
+    offer_qty: np.ndarray, offer_ask: np.ndarray, demand: DemandCurve, price_cap: float
+) -> Clearing:
+    """`clear_market` for one live offer and no bids (a region one seller serves): the same
+    steps and arithmetic without the sorting, since its ask and the cap are the only
+    candidate prices. A test holds it to the general path's answers exactly."""
+    qty = float(offer_qty[0])
+    ask = min(max(float(offer_ask[0]), 0.0), price_cap)
+    none = np.zeros(0)
+    at_ask, at_cap = demand.quantity(ask), demand.quantity(price_cap)
+    if qty < at_ask and qty < at_cap:
+        shortage = max(float(at_cap) - qty, 0.0)
+        return Clearing(price_cap, np.array([qty]), none, qty, shortage)
+    if qty >= at_ask:
+        price = ask
+    elif qty > at_cap:
+        return Clearing(demand.price(qty), np.array([qty]), none, qty, 0.0)
+    else:
+        price = price_cap
+    consumption = float(demand.quantity(price))
+    # Under the price it sells in full; at the price it is marginal and sells what consumers
+    # take, up to all of it.
+    sold = qty if ask < price else qty * _share(min(qty, consumption), qty)
+    return Clearing(float(price), np.array([sold]), none, consumption, 0.0)
 
 
 def _clear_at_point(

@@ -142,7 +142,7 @@ def entry(quarter: int, kind: str, who: str = "", text: str = "", **data: Any) -
     words by nature: a scenario's label, a player's decision)."""
     if kind not in KINDS:
         raise ValueError(f"unknown feed kind {kind!r}")
-    data = {k: _plain(v) for k, v in data.items()}
+    data = {k: to_python(v) for k, v in data.items()}
     return FeedEntry(int(quarter), kind, who, data, text or KINDS[kind][2](who, data))
 
 
@@ -151,12 +151,13 @@ def by_rank(feed: list[FeedEntry]) -> list[FeedEntry]:
     return sorted(feed, key=lambda e: (-e.quarter, e.rank))
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python numbers, so an entry is JSON as it stands."""
+def to_python(value: Any) -> Any:
+    """numpy scalars as Python numbers, in lists and mappings too, so a record is JSON as it
+    stands."""
     if hasattr(value, "item"):
         return value.item()
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [to_python(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: to_python(v) for k, v in value.items()}
     return value

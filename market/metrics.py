@@ -9,13 +9,12 @@ records all three once a quarter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from market.model import MineralMarket
 
 INDICATORS: dict[str, str] = {
@@ -121,32 +120,45 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
 
 
 STATS = ("final", "mean", "min", "max")
+FLAGS = ("dumping", "response_active")
+TOTALS = ("shortage", "recycled_supply", "dominant_profit")
+
+# Every run-level metric `summarise` reports, in its order: the names sweeps and analysis use.
+METRICS: tuple[str, ...] = (
+    *(f"{name}_{stat}" for name in INDICATORS for stat in STATS),
+    *(f"{flag}_{what}" for flag in FLAGS for what in ("first_quarter", "quarters")),
+    *(f"{name}_total" for name in TOTALS),
+)
 
 
-def summarise(timeseries: pd.DataFrame) -> dict[str, float | int | None]:
-    """Run-level metrics named `<indicator>_<stat>` (final, mean, min, max), plus the quarters
-    in which dumping was first flagged and the response first active (None if never).
+def summarise(table: Mapping[str, Any]) -> dict[str, float | int | None]:
+    """Run-level metrics (`METRICS`) of a quarterly table (a DataFrame, or a mapping of column
+    name to array such as a recorder's series): `<indicator>_<stat>` (final, mean, min, max),
+    the quarter in which dumping was first flagged and the response first active (None if
+    never) and how many quarters each was, and totals.
 
     Every metric of a run with no quarters is None, not NaN: nothing happened, nothing to
     average."""
     out: dict[str, float | int | None] = {}
     for name in INDICATORS:
-        series = timeseries[name].to_numpy(dtype=float)
+        series = np.asarray(table[name], dtype=float)
         empty = len(series) == 0
-        out[f"{name}_final"] = None if empty else _plain(series[-1])
-        out[f"{name}_mean"] = None if empty else _plain(series.mean())
-        out[f"{name}_min"] = None if empty else _plain(series.min())
-        out[f"{name}_max"] = None if empty else _plain(series.max())
-    quarters = timeseries["quarter"].to_numpy()
-    for flag in ("dumping", "response_active"):
-        hits = quarters[timeseries[flag].to_numpy(dtype=bool)]
+        out[f"{name}_final"] = None if empty else plain(series[-1])
+        out[f"{name}_mean"] = None if empty else plain(series.mean())
+        out[f"{name}_min"] = None if empty else plain(series.min())
+        out[f"{name}_max"] = None if empty else plain(series.max())
+    quarters = np.asarray(table["quarter"])
+    for flag in FLAGS:
+        hits = quarters[np.asarray(table[flag], dtype=bool)]
         out[f"{flag}_first_quarter"] = int(hits[0]) if len(hits) else None
         out[f"{flag}_quarters"] = len(hits)
-    for name in ("shortage", "recycled_supply", "dominant_profit"):
-        out[f"{name}_total"] = _plain(timeseries[name].to_numpy(dtype=float).sum())
+    for name in TOTALS:
+        out[f"{name}_total"] = plain(np.asarray(table[name], dtype=float).sum())
     return out
 
 
-def _plain(x: float) -> float | int:
+def plain(x: Any) -> float | int:
+    """A number as JSON shows it best: a whole number as an int, anything else rounded to six
+    decimals."""
     value = float(x)
     return int(value) if value.is_integer() and abs(value) < 2**53 else round(value, 6)

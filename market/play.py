@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from market.metrics import summarise
+from market.feed import to_python
+from market.metrics import COLUMNS, INDICATORS, summarise
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +52,8 @@ class Run:
 
     def metrics(self) -> dict[str, float | int | None]:
         """Run-level metrics (`market.metrics.summarise`)."""
-        return summarise(self.timeseries())
+        recorder = self.recorder
+        return summarise({name: recorder.series(name) for name in ("quarter", *INDICATORS)})
 
     def summary(self) -> dict[str, Any]:
         """What `summary.json` holds: the set-up, the final quarter, the metrics, the feed."""
@@ -63,7 +65,7 @@ class Run:
             "seed": self.seed,
             "quarters": self.quarters,
             "overrides": dict(self.overrides),
-            "final": {k: _plain(final[k]) for k in self.timeseries().columns if k in final},
+            "final": {k: _final_value(final[k]) for k in COLUMNS[1:]} if final else {},
             "metrics": self.metrics(),
             "events": [e.as_dict() for e in self.model.feed],
         }
@@ -94,9 +96,6 @@ def play(
     return Run(model, seed, overrides)
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float):
-        return round(value, 6)
-    return value
+def _final_value(value: Any) -> Any:
+    value = to_python(value)
+    return round(value, 6) if isinstance(value, float) else value

@@ -62,12 +62,13 @@ class Recorder:
         model = self.model
         self.rows.append(measure(model))
         self._firms.append(
-            np.vstack(
+            np.concatenate(
                 [
-                    np.stack([getattr(book, c) for c in FIRM_COLUMNS], axis=1)
+                    np.array([getattr(book, c) for c in FIRM_COLUMNS], dtype=float)
                     for book in (model.producers, model.recyclers)
-                ]
-            )
+                ],
+                axis=1,
+            ).T
         )
         s = model.supplier
         others = [(1.0, s.capacity, sum(s.sold.values()), s.profit, s.budget, 0.0, s.sacrifice)]

@@ -3,6 +3,7 @@ matters, and the plots."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,11 @@ import pandas as pd
 import pytest
 
 from experiments import cli
-from experiments.analyze import analyze
-from experiments.design import load_spec
-from experiments.sweep import read_runs, run_sweep
+from experiments.sweeps.analysis import analyze
+from experiments.sweeps.driver import run_sweep
+from experiments.sweeps.spec import load_spec
+from experiments.sweeps.store import read_runs
+from tests import faults
 
 GRID = """
 scenario = "coordinated-response"
@@ -49,11 +52,11 @@ metrics = ["stockpile_mean", "price_allied_final"]
 """
 
 
-def sweep(tmp_path: Path, text: str) -> Path:
+def sweep(tmp_path: Path, text: str, **options) -> Path:
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(text)
     out = tmp_path / "out"
-    run_sweep(load_spec(spec_path), out, workers=2, progress=False)
+    run_sweep(load_spec(spec_path), out, workers=2, progress=False, **options)
     return out
 
 
@@ -151,19 +154,11 @@ def test_sensitivity_ranks_the_parameter_that_drives_the_metric(
     assert np.isfinite(table.select_dtypes("number")).all().all()
 
 
-def test_analyze_reports_failed_runs_and_metrics_it_cannot_index(tmp_path, monkeypatch):
-    import experiments.sweep as sweep_module
-
-    real = sweep_module.simulate
-
-    def flaky(scenario, seed, params):
-        if params["finance.asset_life"] > 25:
-            raise ValueError("no")
-        return real(scenario, seed, params)
-
-    monkeypatch.setattr(sweep_module, "simulate", flaky)
+def test_analyze_reports_failed_runs_and_metrics_it_cannot_index(tmp_path):
+    flaky = functools.partial(faults.raise_above, key="finance.asset_life", limit=25)
     text = SENSITIVITY.format(method="sobol", samples=8, extra="second_order = false")
-    out = sweep(tmp_path, text.replace('"price_allied_final"', '"dumping_first_quarter"'))
+    text = text.replace('"price_allied_final"', '"dumping_first_quarter"')
+    out = sweep(tmp_path, text, player=flaky)
     result = analyze(out, plots=False)
     assert result.failed > 0 and result.ok + result.failed == 40
     assert "design points have no value" in result.skipped["stockpile_mean"]

@@ -9,15 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from experiments.calibrate import (
+from experiments.history.calibrate import (
+    Fit,
     fit,
     fitted_path,
-    load_spec,
+    load_calibration,
     out_of_range,
+    record,
     sigma,
     write_preset,
 )
-from experiments.episodes import Runner
+from experiments.history.runner import Runner
 from market import ScenarioError, load_scenario
 from market.scenarios import PRESET_DIR
 from market.schema import field_for
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def spec():
-    return load_spec("ndpr")
+    return load_calibration("ndpr")
 
 
 def test_the_presets_calibrated_parameters_lie_inside_their_literature_ranges(spec):
@@ -90,6 +92,52 @@ def test_write_preset_changes_only_the_fitted_values(tmp_path):
     assert load_scenario(path).get("supplier.perceived_elasticity") == 2.0
     with pytest.raises(ScenarioError, match=r"cannot find demand\.nothing"):
         write_preset(path, {"demand.nothing": 1.0})
+
+
+def test_writing_the_committed_fit_again_changes_no_byte(spec, tmp_path):
+    """The preset and the record come out byte for byte as committed when the same fitted
+    values are written: tomlkit keeps every comment, space and untouched number."""
+    committed = fitted_path("ndpr").read_text()
+    saved = tomllib.loads(committed)
+    preset = tmp_path / "ndpr.toml"
+    preset.write_bytes((PRESET_DIR / "ndpr.toml").read_bytes())
+    write_preset(preset, saved["fitted"])
+    assert preset.read_bytes() == (PRESET_DIR / "ndpr.toml").read_bytes()
+
+    again = Fit(
+        spec=spec,
+        start=saved["before"],
+        fitted=saved["fitted"],
+        objective_start=saved["objective_at_preset_before"],
+        objective=saved["objective"],
+        evaluations=saved["evaluations"],
+        seconds=saved["seconds"],
+        targets=saved["targets"],
+        violated=saved["constraints_violated"],
+        samples=spec.samples,
+        iterations=spec.iterations,
+    )
+    assert record(again) == committed
+
+
+def test_write_preset_round_trips_new_values_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "ndpr.toml"
+    original = (PRESET_DIR / "ndpr.toml").read_text()
+    path.write_text(original)
+    values = {"demand.elasticity": -0.25, "demand.substitution_threshold": 2.5}
+    write_preset(path, values)
+    written = path.read_text()
+    assert tomllib.loads(written)["demand"]["elasticity"] == -0.25
+    for key, value in values.items():
+        assert load_scenario(path).get(key) == value
+    before, after = tomllib.loads(original), tomllib.loads(written)
+    after["demand"]["elasticity"] = before["demand"]["elasticity"]
+    after["demand"]["substitution_threshold"] = before["demand"]["substitution_threshold"]
+    assert after == before  # nothing else changed
+    comments = [line for line in original.splitlines() if "#" in line]
+    assert comments == [line for line in written.splitlines() if "#" in line]
+    write_preset(path, {k: load_scenario("ndpr").get(k) for k in values})  # and back
+    assert path.read_text() == original
 
 
 def test_a_target_scales_by_its_band():

@@ -148,3 +148,17 @@ def test_listing_commands_do_not_load_the_model():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_overview_chart_draws_the_floor_in_force_not_the_one_configured():
+    import matplotlib.pyplot as plt
+
+    from experiments.outputs import overview_figure
+    from market.play import play
+
+    floor = {"governments.US.floor_price": 110.0, "governments.US.floor_budget": 3000.0}
+    for response, drawn in (("none", False), ("standing", True)):
+        fig = overview_figure(play("dumping", 1, {"alliance.response": response, **floor}))
+        labels = [line.get_label() for line in fig.axes[0].get_lines()]
+        assert ("floor in force" in labels) is drawn, response
+        plt.close(fig)

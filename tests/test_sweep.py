@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -14,9 +15,11 @@ import pandas as pd
 import pytest
 
 from experiments import cli
-from experiments.design import load_spec, run_seed
-from experiments.sweep import make_batches, read_runs, read_timeseries, run_sweep
+from experiments.sweeps.driver import make_batches, run_sweep
+from experiments.sweeps.spec import load_spec, run_seed
+from experiments.sweeps.store import read_runs, read_timeseries
 from market import INDICATORS, MineralMarket, summarise
+from tests import faults
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -274,19 +277,12 @@ def test_grid_sweep_gives_one_row_per_run_identical_to_each_run_alone(tmp_path):
     assert runs["fiscal_cost_final"].nunique() > 6
 
 
-def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    import experiments.sweep as sweep
-
-    real = sweep.simulate
-
-    def flaky(scenario, seed, params):
-        if params["alliance.coordination_delay"] == 3 and params["supplier.budget"] == 3000:
-            raise RuntimeError("model blew up")
-        return real(scenario, seed, params)
-
-    monkeypatch.setattr(sweep, "simulate", flaky)  # workers are forked, so they see it
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    flaky = functools.partial(
+        faults.raise_at, point={"alliance.coordination_delay": 3, "supplier.budget": 3000}
+    )
     spec = load_spec(write(tmp_path, GRID))
-    report = run_sweep(spec, tmp_path / "out", workers=2, batch=4, progress=False)
+    report = run_sweep(spec, tmp_path / "out", workers=2, batch=4, progress=False, player=flaky)
     assert (report.ran, report.failed) == (12, 2)
     runs = read_runs(tmp_path / "out")
     bad = runs[runs["status"] == "failed"]
@@ -303,22 +299,16 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("dies", ["once", "always"])
-def test_a_dead_worker_is_replaced_and_its_runs_rerun(tmp_path, monkeypatch, dies):
-    import experiments.sweep as sweep
-
-    real = sweep.simulate
+def test_a_dead_worker_is_replaced_and_its_runs_rerun(tmp_path, dies):
     marker = tmp_path / "died"
-
-    def deadly(scenario, seed, params):
-        point = (params["alliance.coordination_delay"], params["supplier.budget"])
-        if point == (6, 1000) and (dies == "always" or not marker.exists()):
-            marker.touch()
-            os._exit(9)  # the worker process dies: the pool breaks
-        return real(scenario, seed, params)
-
-    monkeypatch.setattr(sweep, "simulate", deadly)
+    deadly = functools.partial(
+        faults.die_at,
+        point={"alliance.coordination_delay": 6, "supplier.budget": 1000},
+        marker=str(marker),
+        always=dies == "always",
+    )
     spec = load_spec(write(tmp_path, GRID.replace("quarters = 10", "quarters = 4")))
-    report = run_sweep(spec, tmp_path / "out", workers=2, batch=3, progress=False)
+    report = run_sweep(spec, tmp_path / "out", workers=2, batch=3, progress=False, player=deadly)
     runs = read_runs(tmp_path / "out")
     assert runs["run_id"].tolist() == list(range(12)) and marker.exists()
     failed = runs[runs["status"] == "failed"]
@@ -330,11 +320,15 @@ def test_a_dead_worker_is_replaced_and_its_runs_rerun(tmp_path, monkeypatch, die
         assert failed["error"].str.startswith("WorkerDied: the worker process died").all()
 
 
-def _children(pid: int) -> list[int]:
+def _descendants(pid: int) -> list[int]:
+    """Children, grandchildren, ...: the fork server and the workers it forked."""
     kids = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids += [int(k) for k in (task / "children").read_text().split()]
-    return kids
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids += [int(k) for k in (task / "children").read_text().split()]
+    except FileNotFoundError:
+        return []
+    return kids + [d for k in kids for d in _descendants(k)]
 
 
 def _alive(pid: int) -> bool:
@@ -367,9 +361,9 @@ def test_killed_driver_resumes_with_no_run_lost_or_repeated(tmp_path):
         while len(list(out.glob("runs/part-*.parquet"))) < 4:
             assert driver.poll() is None, driver.stderr.read().decode()
             assert time.monotonic() < deadline, "the sweep never saved a part"
-            workers = _children(driver.pid) or workers
+            workers = _descendants(driver.pid) or workers
             time.sleep(0.02)
-        workers = _children(driver.pid) or workers
+        workers = _descendants(driver.pid) or workers
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=30)
     finally:
@@ -378,7 +372,7 @@ def test_killed_driver_resumes_with_no_run_lost_or_repeated(tmp_path):
             driver.wait()
         driver.stderr.close()
     assert driver.returncode == -signal.SIGKILL
-    # The workers die with their driver rather than wait for work forever.
+    # The workers (and the fork server) die with their driver rather than wait for work forever.
     deadline = time.monotonic() + 30
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)

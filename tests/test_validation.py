@@ -5,22 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from experiments.episodes import (
-    MEASURES,
-    EpisodeError,
-    Runner,
-    episode_paths,
-    load_episode,
-    play_episode,
-)
-from experiments.validate import (
-    DEFAULT_SEEDS,
+from experiments.cli.validate import DEFAULT_SEEDS
+from experiments.history.episodes import EpisodeError, episode_paths, load_episode
+from experiments.history.measures import MEASURES
+from experiments.history.runner import Runner, play_episode
+from experiments.history.validate import (
     DOC,
     DOC_CHARTS,
     TABLE_END,
     TABLE_START,
-    markdown_table,
     validate,
+    validation_table,
 )
 from tests.conftest import minerals
 
@@ -54,7 +49,7 @@ def test_every_episode_passes_over_the_twenty_fixed_seeds(results):
 
 def test_the_committed_table_and_charts_are_what_validate_gives_now(results):
     block = DOC.read_text().split(TABLE_START + "\n", 1)[1].split(TABLE_END, 1)[0].strip()
-    assert block == markdown_table(results)
+    assert block == validation_table(results)
     assert f"Seeds 1 to {DEFAULT_SEEDS} ({DEFAULT_SEEDS} runs per scenario)" in block
     for r in results:
         chart = DOC_CHARTS / f"{r.episode.name}.png"

@@ -1,325 +1,41 @@
-"""Historical episodes as data: a scenario, the figures history recorded, and acceptance bands.
+"""Historical episodes as data: the episode file format, loaded and checked.
 
 An episode file (TOML, `market/scenarios/history/*.toml`, format in docs/validation.md) names a
 scenario, optional variants of it, and figures. Each figure says what to measure in a run (a
-measure from `MEASURES` over quarters of the run), what was observed and where that number comes
-from, and the band a simulated value must fall in. This module loads and checks episode files,
-plays them over a list of seeds and reduces the runs to one simulated value per figure. Nothing
-here knows about a particular episode: adding one is adding a file.
+measure from `experiments/history/measures.py` over quarters of the run), what was observed and
+where that number comes from, and the band a simulated value must fall in; charts say what to
+draw. Everything is checked on load, so a bad file is one line naming the file and field.
+Nothing here knows about a particular episode: adding one is adding a file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
-import json
 import math
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from market.metrics import COLUMNS
+from experiments.history.measures import MEASURES
+from market.metrics import COLUMNS, SERIES
+from market.recorder import FIRM_COLUMNS
 from market.scenarios import load_scenario, named_scenarios, presets
 from market.schema import ScenarioError
 
-HISTORY_DIR = Path(__file__).resolve().parents[1] / "market" / "scenarios" / "history"
+if TYPE_CHECKING:
+    from market.play import Run
+
+HISTORY_DIR = Path(__file__).resolve().parents[2] / "market" / "scenarios" / "history"
 ROLES = ("calibration", "validation")
-STATS = ("median", "share")
+FIGURE_STATS = ("median", "share")  # over seeds: the median value, or the share of seeds hit
 UNITS = ("x", "%", "share", "quarters", "years", "USD m", "USD/kg", "t/yr", "")
 BASE = "base"  # the name of the unvaried scenario among an episode's runs
-
-# Series a figure can read besides the indicator and ledger columns of `timeseries()`.
-DERIVED_SERIES = {
-    "market_size": "consumption in both regions, t/yr (4 x the quarter's tonnes)",
-    "retained_allied": "share of allied demand not yet substituted away",
-    "retained_world": "share of rest-of-world demand not yet substituted away",
-}
-FIRM_COLUMNS = ("alive", "capacity", "cash", "debt", "sold", "expected_price")
 
 
 class EpisodeError(ScenarioError):
     """An episode file that cannot be used; the message is one line naming file and field."""
-
-
-# --- one run -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """What the figures need from one played scenario: quarterly series and per-firm panels.
-
-    `series` maps a column to an array over quarters 1..n; `firms[column]` is an array of shape
-    (quarters, firms) in `firm_ids` order; `started` holds the capital (USD m) of projects each
-    firm started in each quarter.
-    """
-
-    series: dict[str, np.ndarray]
-    firm_ids: list[str]
-    firms: dict[str, np.ndarray]
-    started: np.ndarray
-    bankrupt_quarter: dict[str, int]
-
-    @property
-    def quarters(self) -> int:
-        return len(self.series["quarter"])
-
-    def firm(self, agent: str, column: str) -> np.ndarray:
-        return self.firms[column][:, self.firm_ids.index(agent)]
-
-
-def simulate(tree: Mapping[str, Any], overrides: Mapping[str, Any], seed: int) -> Run:
-    """Play one scenario (a tree as in a scenario file) with dotted overrides and a seed."""
-    from market.model import MineralMarket
-
-    spec = load_scenario(tree, overrides)
-    model = MineralMarket(spec, rng=seed)
-    books = (model.producers, model.recyclers)
-    ids = [name for book in books for name in book.ids]
-    panels: dict[str, list[np.ndarray]] = {c: [] for c in FIRM_COLUMNS}
-    started, retained = [], []
-    while model.running:
-        before = [book.ready_quarter.copy() for book in books]
-        model.step()
-        quarter = model.steps
-        capex = []
-        for book, ready in zip(books, before, strict=True):
-            new = (book.ready_quarter != ready) & (book.ready_quarter > quarter)
-            capex.append(np.where(new, book.building * book.capex / 1000.0, 0.0))
-        started.append(np.concatenate(capex))
-        for column in FIRM_COLUMNS:
-            panels[column].append(
-                np.concatenate([np.asarray(getattr(b, column), float) for b in books])
-            )
-        retained.append([model.demand.retained["allied"], model.demand.retained["world"]])
-    ts = model.timeseries()
-    series = {c: ts[c].to_numpy(dtype=float) for c in COLUMNS}
-    series["market_size"] = 4.0 * (series["consumption_allied"] + series["consumption_world"])
-    kept = np.array(retained, float).reshape(-1, 2)
-    series["retained_allied"], series["retained_world"] = kept[:, 0], kept[:, 1]
-    bankrupt = {
-        name: int(q)
-        for book in books
-        for name, q in zip(book.ids, book.bankrupt_quarter, strict=True)
-        if q > 0
-    }
-    return Run(
-        series=series,
-        firm_ids=ids,
-        firms={c: np.array(v).reshape(len(started), len(ids)) for c, v in panels.items()},
-        started=np.array(started).reshape(len(started), len(ids)),
-        bankrupt_quarter=bankrupt,
-    )
-
-
-def _simulate_task(task: tuple[dict[str, Any], dict[str, Any], int]) -> Run:
-    return simulate(*task)
-
-
-def process_pool(jobs: int) -> Executor:
-    """Worker processes for runs, started from a clean server process ("forkserver"): forking
-    the caller directly is unsafe once it has threads (a progress bar's monitor, a web server)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("forkserver")
-    )
-
-
-@contextlib.contextmanager
-def runner_for(jobs: int) -> Iterator[Runner]:
-    """A Runner playing on `jobs` worker processes (in this process for one job), shut down
-    when the block ends."""
-    if jobs <= 1:
-        yield Runner()
-        return
-    with process_pool(jobs) as pool:
-        yield Runner(pool)
-
-
-# --- measures ------------------------------------------------------------------------------------
-
-
-def _window(run: Run, window: Sequence[int]) -> slice:
-    first, last = int(window[0]), min(int(window[1]), run.quarters)
-    return slice(first - 1, last)
-
-
-def _series(run: Run, fig: Figure) -> np.ndarray:
-    return run.series[fig.series]
-
-
-def _mean(run: Run, fig: Figure) -> float:
-    return float(_series(run, fig)[_window(run, fig.window)].mean())
-
-
-def _max(run: Run, fig: Figure) -> float:
-    return float(_series(run, fig)[_window(run, fig.window)].max())
-
-
-def _min(run: Run, fig: Figure) -> float:
-    return float(_series(run, fig)[_window(run, fig.window)].min())
-
-
-def _ratio(run: Run, fig: Figure) -> float:
-    s = _series(run, fig)
-    return float(s[_window(run, fig.window)].mean() / s[_window(run, fig.base)].mean())
-
-
-def _change(run: Run, fig: Figure) -> float:
-    return _ratio(run, fig) - 1.0
-
-
-def _peak(run: Run, fig: Figure) -> tuple[int, float]:
-    s = _series(run, fig)
-    part = s[_window(run, fig.window)]
-    i = int(np.argmax(part))
-    return fig.window[0] + i, float(part[i])
-
-
-def _peak_ratio(run: Run, fig: Figure) -> float:
-    return _peak(run, fig)[1] / float(_series(run, fig)[_window(run, fig.base)].mean())
-
-
-def _peak_delay(run: Run, fig: Figure) -> float:
-    return float(_peak(run, fig)[0] - fig.window[0])
-
-
-def _after_peak(run: Run, fig: Figure) -> float:
-    quarter, peak = _peak(run, fig)
-    s = _series(run, fig)
-    lo, hi = quarter + fig.lag[0], quarter + fig.lag[1]
-    if lo > run.quarters:
-        return math.nan
-    return float(s[_window(run, (lo, hi))].mean() / peak)
-
-
-def _per_year(run: Run, fig: Figure) -> float:
-    s = _series(run, fig)
-    first, last = fig.window[0], min(fig.window[1], run.quarters)
-    years = (last - first) / 4.0
-    scale = float(run.series[fig.per][_window(run, fig.window)].mean())
-    return float((s[last - 1] - s[first - 1]) / years / scale)
-
-
-def _max_loss_per_year(run: Run, fig: Figure) -> float:
-    s = _series(run, fig)
-    first, last = fig.window[0], min(fig.window[1], run.quarters)
-    losses = [1.0 - s[q - 1] / s[q - 5] for q in range(max(first, 5), last + 1) if s[q - 5] > 0]
-    return float(max(losses, default=0.0))
-
-
-def _firm_first_investment(run: Run, fig: Figure) -> int | None:
-    col = run.started[:, run.firm_ids.index(fig.agent)]
-    sl = _window(run, fig.window)
-    hits = np.flatnonzero(col[sl] > 0)
-    return int(hits[0]) + fig.window[0] if hits.size else None
-
-
-def _alive(run: Run, fig: Figure) -> float:
-    last = min(fig.window[1], run.quarters)
-    return float(run.firm(fig.agent, "alive")[last - 1] > 0)
-
-
-def _bankrupt(run: Run, fig: Figure) -> float:
-    q = run.bankrupt_quarter.get(fig.agent)
-    return float(q is not None and fig.window[0] <= q <= fig.window[1])
-
-
-def _bankrupt_quarter(run: Run, fig: Figure) -> float:
-    return float(run.bankrupt_quarter.get(fig.agent, math.inf))
-
-
-def _years_to_bankruptcy(run: Run, fig: Figure) -> float:
-    start = _firm_first_investment(run, fig)
-    end = run.bankrupt_quarter.get(fig.agent)
-    if start is None:
-        return math.nan
-    return math.inf if end is None else (end - start) / 4.0
-
-
-def _capex(run: Run, fig: Figure) -> float:
-    col = run.started[:, run.firm_ids.index(fig.agent)]
-    return float(col[_window(run, fig.window)].sum())
-
-
-def _projects_while(run: Run, fig: Figure) -> float:
-    col = run.started[:, run.firm_ids.index(fig.agent)]
-    flag = run.series[fig.flag] > 0
-    sl = _window(run, fig.window)
-    return float(((col[sl] > 0) & flag[sl]).sum())
-
-
-@dataclass(frozen=True)
-class Measure:
-    """A named way to reduce one run to a number; `needs` lists the figure keys it reads."""
-
-    compute: Callable[[Run, Figure], float]
-    needs: tuple[str, ...]
-    doc: str
-
-
-MEASURES: dict[str, Measure] = {
-    "mean": Measure(_mean, ("series", "window"), "mean of `series` over `window`"),
-    "max": Measure(_max, ("series", "window"), "highest value of `series` in `window`"),
-    "min": Measure(_min, ("series", "window"), "lowest value of `series` in `window`"),
-    "ratio": Measure(_ratio, ("series", "window", "base"), "mean over `window` / mean over `base`"),
-    "change": Measure(
-        _change, ("series", "window", "base"), "mean over `window` / mean over `base` - 1"
-    ),
-    "peak_ratio": Measure(
-        _peak_ratio, ("series", "window", "base"), "highest value in `window` / mean over `base`"
-    ),
-    "peak_delay": Measure(
-        _peak_delay,
-        ("series", "window"),
-        "quarters from the start of `window` to its highest value",
-    ),
-    "after_peak": Measure(
-        _after_peak,
-        ("series", "window", "lag"),
-        "mean over the quarters `lag` after the peak in `window`, / the peak",
-    ),
-    "per_year": Measure(
-        _per_year,
-        ("series", "window", "per"),
-        "change of `series` across `window`, per year, / mean of `per` over `window`",
-    ),
-    "max_loss_per_year": Measure(
-        _max_loss_per_year,
-        ("series", "window"),
-        "largest fall of `series` over any four quarters in `window`, as a share",
-    ),
-    "alive": Measure(_alive, ("agent", "window"), "1 if firm `agent` is in business at the end"),
-    "bankrupt": Measure(
-        _bankrupt, ("agent", "window"), "1 if firm `agent` went bankrupt in `window`"
-    ),
-    "bankrupt_quarter": Measure(
-        _bankrupt_quarter, ("agent",), "the quarter firm `agent` went bankrupt (never: inf)"
-    ),
-    "years_to_bankruptcy": Measure(
-        _years_to_bankruptcy,
-        ("agent", "window"),
-        "years from the firm's first investment in `window` to its bankruptcy (never: inf)",
-    ),
-    "capex": Measure(
-        _capex, ("agent", "window"), "USD m of projects firm `agent` started in `window`"
-    ),
-    "projects_while": Measure(
-        _projects_while,
-        ("agent", "window", "flag"),
-        "projects firm `agent` started in `window` in quarters when `flag` was set",
-    ),
-}
-
-
-# --- the file format -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -463,7 +179,7 @@ def episode_from_doc(doc: Mapping[str, Any], path: Path, where: str | None = Non
         raise EpisodeError(
             f"{where}: {extra[0]}: unknown table; allowed: {', '.join(sorted(_EPISODE_KEYS))}"
         )
-    head = _table(doc, "episode", where)
+    head = _subtable(doc, "episode", where)
     title = _text(head, "title", f"{where}: episode")
     role = head.get("role")
     if role not in ROLES:
@@ -482,7 +198,7 @@ def episode_from_doc(doc: Mapping[str, Any], path: Path, where: str | None = Non
         raise EpisodeError(f"{where}: scenario: {err}") from None
 
     variants = {BASE: Variant("as in the scenario", tree, {}, base.params)}
-    for name, body in _table(doc, "variants", where, required=False).items():
+    for name, body in _subtable(doc, "variants", where, required=False).items():
         variants[name] = _variant(tree, name, body, where)
 
     figures = [
@@ -512,7 +228,7 @@ def episode_from_doc(doc: Mapping[str, Any], path: Path, where: str | None = Non
     )
 
 
-def _table(doc: Mapping[str, Any], key: str, where: str, required: bool = True) -> dict:
+def _subtable(doc: Mapping[str, Any], key: str, where: str, required: bool = True) -> dict:
     value = doc.get(key)
     if value is None and not required:
         return {}
@@ -616,7 +332,7 @@ def _number(value: Any, at: str) -> float:
 
 
 def _series_names() -> list[str]:
-    return [*COLUMNS, *DERIVED_SERIES]
+    return [*COLUMNS, *SERIES]
 
 
 def _firm_ids(params: Mapping[str, Any]) -> list[str]:
@@ -682,8 +398,8 @@ def _figure(item: dict[str, Any], i: int, where: str, variants: Mapping[str, Var
     if low > high:
         raise EpisodeError(f"{at}.band: low {low:g} is above high {high:g}")
     stat = item.get("stat", "median")
-    if stat not in STATS:
-        raise EpisodeError(f"{at}.stat: expected one of {', '.join(STATS)}, got {stat!r}")
+    if stat not in FIGURE_STATS:
+        raise EpisodeError(f"{at}.stat: expected one of {', '.join(FIGURE_STATS)}, got {stat!r}")
     unit = item.get("unit", "")
     if unit not in UNITS:
         raise EpisodeError(
@@ -767,142 +483,3 @@ def _chart(item: dict[str, Any], i: int, where: str, variants: Mapping[str, Vari
         log=log,
         marks=marks,
     )
-
-
-# --- playing episodes ----------------------------------------------------------------------------
-
-
-@dataclass
-class FigureResult:
-    figure: Figure
-    values: list[float]  # one per seed
-
-    @property
-    def simulated(self) -> float:
-        """The median over seeds (never-events count as infinite), or the share of seeds in
-        which the measure was non-zero."""
-        values = np.asarray(self.values, float)
-        if self.figure.stat == "share":
-            return float(np.mean(np.nan_to_num(values, nan=0.0) > 0))
-        return float(np.median(np.where(np.isnan(values), np.inf, values)))
-
-    @property
-    def low(self) -> float:
-        return float(np.min(np.where(np.isnan(self.values), np.inf, self.values)))
-
-    @property
-    def high(self) -> float:
-        return float(np.max(np.where(np.isnan(self.values), np.inf, self.values)))
-
-    @property
-    def passed(self) -> bool:
-        lo, hi = self.figure.band
-        return bool(lo <= self.simulated <= hi)
-
-
-@dataclass
-class EpisodeResult:
-    episode: Episode
-    seeds: list[int]
-    figures: list[FigureResult]
-    runs: dict[str, list[Run]]  # variant -> one run per seed
-
-    @property
-    def passed(self) -> bool:
-        return all(f.passed for f in self.figures if f.figure.scored)
-
-
-def _key(tree: Mapping[str, Any], overrides: Mapping[str, Any]) -> str:
-    blob = json.dumps([tree, overrides], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-class Runner:
-    """Plays (scenario, overrides, seed) triples once each, in parallel when given an executor;
-    episodes that share a scenario share its runs."""
-
-    def __init__(self, executor: Executor | None = None) -> None:
-        self.executor = executor
-        self.cache: dict[tuple[str, int], Run] = {}
-
-    def play(
-        self,
-        jobs: list[tuple[dict[str, Any], dict[str, Any], int]],
-        progress: Callable[[int], None] | None = None,
-    ) -> list[Run]:
-        keys = [(_key(t, o), s) for t, o, s in jobs]
-        todo: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any], int]] = {}
-        for key, job in zip(keys, jobs, strict=True):
-            if key not in self.cache:
-                todo[key] = job
-        if todo:
-            tasks = list(todo.values())
-            if self.executor is None:
-                results = map(_simulate_task, tasks)
-            else:
-                results = self.executor.map(_simulate_task, tasks, chunksize=4)
-            for key, run in zip(todo, results, strict=True):
-                self.cache[key] = run
-                if progress:
-                    progress(1)
-        return [self.cache[k] for k in keys]
-
-
-def episode_jobs(
-    episode: Episode, seeds: Sequence[int], overrides: Mapping[str, Any] | None = None
-) -> list[tuple[str, tuple[dict[str, Any], dict[str, Any], int]]]:
-    """(variant, job) pairs for every run the episode needs; `overrides` go on top of all."""
-    out = []
-    for name in episode.runs_needed():
-        variant = episode.variants[name]
-        changes = {**variant.changes, **dict(overrides or {})}
-        for seed in seeds:
-            out.append((name, (variant.tree, changes, int(seed))))
-    return out
-
-
-def play_episode(
-    episode: Episode,
-    seeds: Sequence[int],
-    runner: Runner | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> EpisodeResult:
-    """Play every run an episode needs over `seeds` and compute its figures."""
-    runner = runner or Runner()
-    jobs = episode_jobs(episode, seeds, overrides)
-    played = runner.play([job for _, job in jobs], progress)
-    runs: dict[str, list[Run]] = {}
-    for (name, _job), run in zip(jobs, played, strict=True):
-        runs.setdefault(name, []).append(run)
-    figures = [
-        FigureResult(fig, [fig.value(run) for run in runs[fig.run]]) for fig in episode.figures
-    ]
-    return EpisodeResult(episode, list(seeds), figures, runs)
-
-
-def format_value(value: float, unit: str, stat: str = "median") -> str:
-    """A figure's value as the table shows it."""
-    if stat == "share":
-        return f"{value:.0%} of seeds"
-    if math.isinf(value):
-        return "never"
-    if math.isnan(value):
-        return "n/a"
-    if unit == "x":
-        return f"{value:.1f}x"
-    if unit == "%":
-        return f"{value * 100:+.0f} %"
-    if unit == "share":
-        return f"{value * 100:.0f} %"
-    if unit == "quarters":
-        return f"{value:.0f} q"
-    if unit == "years":
-        return f"{value:.1f} yr"
-    if unit == "USD m":
-        return f"{value:,.0f} USD m"
-    if unit == "USD/kg":
-        return f"{value:.0f} USD/kg"
-    if unit == "t/yr":
-        return f"{value:,.0f} t/yr"
-    return f"{value:.3g}"

@@ -1,24 +1,52 @@
-"""The overview chart of one run: prices, shares, capacity, money; dumping and response shaded."""
+"""One run's files: the quarterly table, the agent table, the summary and the overview chart.
+
+`minerals run` plays a scenario (`market.play.play`) and writes what it recorded here, all four
+files at once: they are made in a temporary folder beside the target and moved in only when
+every one is complete, so an error never leaves half a result or spoils an earlier one.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+if TYPE_CHECKING:
+    import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import pandas as pd
+    from market.play import Run
 
-from market import MineralMarket
+OUTPUT_FILES = ("timeseries.csv", "agents.csv", "summary.json", "overview.png")
+
+
+def write_outputs(run: Run, out_dir: Path) -> None:
+    """Write the four files of a played run into out_dir, all at once."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        timeseries = run.timeseries()
+        timeseries.to_csv(staging / "timeseries.csv", index=False)
+        run.agent_table().to_csv(staging / "agents.csv", index=False)
+        (staging / "summary.json").write_text(json.dumps(run.summary(), indent=2) + "\n")
+        overview(run, staging / "overview.png")
+        out_dir.mkdir(exist_ok=True)
+        for name in OUTPUT_FILES:
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# --- the overview chart ---------------------------------------------------------------------------
 
 DUMPING_COLOUR = "#d62728"
 RESPONSE_COLOUR = "#2ca02c"
 
 
-def shade_periods(
-    ax: plt.Axes, quarters: pd.Series, flags: pd.Series, colour: str, label: str
-) -> None:
+def shade_periods(ax: Any, quarters: pd.Series, flags: pd.Series, colour: str, label: str) -> None:
     """Shade each run of quarters where `flags` is true."""
     start = None
     first = True
@@ -33,7 +61,26 @@ def shade_periods(
             start, first = None, False
 
 
-def overview(ts: pd.DataFrame, model: MineralMarket, path: Path) -> None:
+def overview(run: Run, path: Path) -> None:
+    """Save `overview_figure` as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = overview_figure(run)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def overview_figure(run: Run) -> Any:
+    """Prices, the dominant supplier's share, allied capacity and money, on four panels. The
+    price panel draws the floor in force each quarter, not the floor a scenario configures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ts, model = run.timeseries(), run.model
+
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
     q = ts["quarter"]
     cash_cost = model.spec.params["producers"]
@@ -46,11 +93,17 @@ def overview(ts: pd.DataFrame, model: MineralMarket, path: Path) -> None:
         ax_price.axhspan(
             min(costs), max(costs), color="#ff7f0e", alpha=0.12, label="allied cash costs"
         )
-    floors = [
-        g["floor_price"] for g in model.spec.params["governments"].values() if g["floor_price"] > 0
-    ]
-    for floor in sorted(set(floors)):
-        ax_price.axhline(floor, color="#9467bd", ls="--", lw=1, label=f"floor {floor:.0f}")
+    floor = run.series("floor_in_force")
+    if floor.any():
+        ax_price.step(
+            q,
+            np.where(floor > 0, floor, np.nan),
+            where="mid",
+            color="#9467bd",
+            ls="--",
+            lw=1,
+            label="floor in force",
+        )
     ax_price.set_ylabel("USD/kg")
     ax_price.set_title("Prices")
 
@@ -89,5 +142,4 @@ def overview(ts: pd.DataFrame, model: MineralMarket, path: Path) -> None:
         ax.set_xlabel("quarter")
     fig.suptitle(f"{model.spec.name}: {model.spec.params.get('mineral', '')}")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig

@@ -1,9 +1,10 @@
-"""Sweep specs: read and check a TOML spec, turn its design into runs with fixed ids and seeds.
+"""Sweep specs: read and check a TOML spec, and turn it into runs with fixed ids and seeds.
 
-A spec names a scenario, a design method (grid, random, sobol, morris) and the dotted keys to vary.
-Everything here is checked before any run starts, with the scenario loader and schema that every
-other entry point uses, so a bad key or value gets the same one-line message everywhere. Run ids
-and seeds are pure functions of the spec: the same spec gives the same runs on any machine.
+A spec names a scenario, a design method (grid, random, sobol, morris; the designs are in
+`experiments/sweeps/designs.py`) and the dotted keys to vary. Everything here is checked before
+any run starts, with the scenario loader and schema that every other entry point uses, so a bad
+key or value gets the same one-line message everywhere. Run ids and seeds are pure functions of
+the spec: the same spec gives the same runs on any machine.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import copy
 import difflib
 import functools
 import hashlib
-import itertools
 import json
 import math
 import tomllib
@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from market.metrics import INDICATORS
+from experiments.sweeps.designs import DESIGNS, Design
+from market.metrics import INDICATORS, METRICS
 from market.scenarios import Event, Scenario, load_scenario, named_scenarios, presets
 from market.schema import TABLES, ScenarioError, field_for
 
-METHODS = ("grid", "random", "sobol", "morris")
+METHODS = tuple(DESIGNS)  # grid, random, sobol, morris
 TOP_KEYS = ("scenario", "quarters", "replications", "seed", "design", "parameters", "outputs")
 DESIGN_KEYS = ("method", "samples", "levels", "second_order")
 RANGE_KEYS = ("low", "high")
@@ -77,24 +78,15 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One model run: `MineralMarket(spec.scenario, rng=seed, **params)` played to the end."""
+class RunSpec:
+    """One run of a sweep: `market.play.play(spec.scenario, seed, params)`, as any run is
+    played."""
 
     run_id: int
     point: int
     replication: int
     seed: int
     params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Design:
-    """The design points in order. `unit` holds the range parameters' coordinates in [0, 1]
-    (one column per entry of `factors`) for the methods whose analysis needs them."""
-
-    points: list[dict[str, Any]]
-    factors: tuple[str, ...] = ()
-    unit: np.ndarray | None = None
 
 
 @dataclass
@@ -129,17 +121,18 @@ class SweepSpec:
         )
 
     def design(self) -> Design:
+        """The design points in order (the point index is part of the run id)."""
         if self._design is None:
-            self._design = build_design(self)
+            self._design = DESIGNS[self.method](self, stream(self.seed, DESIGN_STREAM))
         return self._design
 
-    def runs(self) -> list[Run]:
+    def runs(self) -> list[RunSpec]:
         """Every run: run id = point * replications + replication, seed from (seed, run id)."""
         out = []
         for point, params in enumerate(self.design().points):
             for rep in range(self.replications):
                 run_id = point * self.replications + rep
-                out.append(Run(run_id, point, rep, run_seed(self.seed, run_id), dict(params)))
+                out.append(RunSpec(run_id, point, rep, run_seed(self.seed, run_id), dict(params)))
         return out
 
     def n_runs(self) -> int:
@@ -229,26 +222,15 @@ def stream(base_seed: int, which: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(base_seed, spawn_key=(which,)))
 
 
-@functools.cache
-def metric_names() -> tuple[str, ...]:
-    """Every run metric `market.metrics.summarise` reports, in its order."""
-    import pandas as pd
-
-    from market.metrics import summarise
-
-    frame = pd.DataFrame({"quarter": [1], **{name: [0.0] for name in INDICATORS}})
-    return tuple(summarise(frame))
-
-
 def resolve_metric(name: Any) -> str:
     """A metric as written in a spec -> its column name. A bare indicator means its final value:
     "bankruptcies" -> "bankruptcies_final"."""
     if isinstance(name, str):
-        if name in metric_names():
+        if name in METRICS:
             return name
         if name in INDICATORS:
             return f"{name}_final"
-    known = [*metric_names(), *INDICATORS]
+    known = [*METRICS, *INDICATORS]
     hint = difflib.get_close_matches(str(name), known, n=1)
     suffix = f" (did you mean {hint[0]}?)" if hint else ""
     raise SpecError(
@@ -294,7 +276,7 @@ def parse_spec(
     replications = _whole(tree.get("replications", 1), "replications", 1, 100_000)
     seed = _whole(tree.get("seed", 1), "seed", 0, 2**63 - 1)
 
-    design = _table(tree.get("design", {}), "design")
+    design = _as_table(tree.get("design", {}), "design")
     _no_unknown(design, DESIGN_KEYS, "design.")
     method = design.get("method", "grid")
     if method not in METHODS:
@@ -329,7 +311,7 @@ def parse_spec(
         if not isinstance(second_order, bool):
             raise SpecError(f"design.second_order: expected true or false, got {second_order!r}")
 
-    raw_params = _table(tree.get("parameters", {}), "parameters")
+    raw_params = _as_table(tree.get("parameters", {}), "parameters")
     parameters = tuple(_parameter(base, key, value, method) for key, value in raw_params.items())
     if method in ("sobol", "morris") and not any(p.kind == "range" for p in parameters):
         raise SpecError(
@@ -337,9 +319,9 @@ def parse_spec(
             '"supplier.budget" = { low = 500, high = 20000 }'
         )
 
-    outputs = _table(tree.get("outputs", {}), "outputs")
+    outputs = _as_table(tree.get("outputs", {}), "outputs")
     _no_unknown(outputs, ("metrics",), "outputs.")
-    raw_metrics = outputs.get("metrics", list(metric_names()))
+    raw_metrics = outputs.get("metrics", list(METRICS))
     if not isinstance(raw_metrics, list) or not raw_metrics:
         raise SpecError("outputs.metrics: expected a non-empty list of metric names")
     metrics = tuple(dict.fromkeys(resolve_metric(m) for m in raw_metrics))
@@ -458,7 +440,7 @@ def _whole(value: Any, name: str, low: int, high: int) -> int:
     return value
 
 
-def _table(value: Any, name: str) -> dict[str, Any]:
+def _as_table(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SpecError(f"{name}: expected a table [{name}], got {value!r}")
     return value
@@ -473,68 +455,3 @@ def _no_unknown(tree: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) 
                 f"{prefix}{key}: unknown key{suffix}; allowed: "
                 + ", ".join(f"{prefix}{a}" for a in allowed)
             )
-
-
-# --- designs -------------------------------------------------------------------------------
-
-
-def salib_problem(factors: tuple[str, ...]) -> dict[str, Any]:
-    """SALib's problem over the unit cube: designs are sampled in [0, 1] and mapped onto each
-    range here, so Morris effects are per whole range and integer keys stay whole numbers."""
-    return {"num_vars": len(factors), "names": list(factors), "bounds": [[0.0, 1.0]] * len(factors)}
-
-
-def build_design(spec: SweepSpec) -> Design:
-    """The design points of a spec, in a fixed order (the point index is part of the run id)."""
-    fixed = {p.key: p.values[0] for p in spec.parameters if p.kind == "fixed"}
-    if spec.method == "grid":
-        axes = [p for p in spec.parameters if p.kind == "values"]
-        points = [
-            fixed | dict(zip((p.key for p in axes), combo, strict=True))
-            for combo in itertools.product(*(p.values for p in axes))
-        ]
-        return Design(_ordered(spec, points))
-
-    ranges = [p for p in spec.parameters if p.kind == "range"]
-    factors = tuple(p.key for p in ranges)
-    rng = stream(spec.seed, DESIGN_STREAM)
-    assert spec.samples is not None
-    if spec.method == "random":
-        unit = rng.random((spec.samples, len(ranges)))
-        choices = {
-            p.key: rng.integers(len(p.values), size=spec.samples)
-            for p in spec.parameters
-            if p.kind == "values"
-        }
-        points = []
-        for i in range(spec.samples):
-            point = dict(fixed)
-            point |= {p.key: p.from_unit(float(u)) for p, u in zip(ranges, unit[i], strict=True)}
-            point |= {
-                p.key: p.values[int(choices[p.key][i])]
-                for p in spec.parameters
-                if p.kind == "values"
-            }
-            points.append(point)
-        return Design(_ordered(spec, points), factors, unit)
-
-    from SALib.sample import morris, sobol
-
-    problem = salib_problem(factors)
-    if spec.method == "sobol":
-        unit = sobol.sample(
-            problem, spec.samples, calc_second_order=spec.second_order, scramble=True, seed=rng
-        )
-    else:
-        unit = morris.sample(problem, spec.samples, num_levels=spec.levels, seed=rng)
-    points = [
-        fixed | {p.key: p.from_unit(float(u)) for p, u in zip(ranges, row, strict=True)}
-        for row in unit
-    ]
-    return Design(_ordered(spec, points), factors, np.asarray(unit))
-
-
-def _ordered(spec: SweepSpec, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parameters in spec order in every point, so tables list them as the spec does."""
-    keys = [p.key for p in spec.parameters]
-    return [{k: point[k] for k in keys} for point in points]

@@ -1,92 +1,38 @@
-"""`minerals validate`: play the historical episodes and set the model beside history.
+"""Validation: the historical episodes played over fixed seeds and set beside history.
 
-Each episode file (`market/scenarios/history/*.toml`; format in docs/validation.md) is played
-over the same fixed seeds. For every figure the table shows what was observed and its source,
-the simulated median and range over the seeds, the acceptance band and whether the median falls
-in it. The exit status is 0 only when every scored figure of every episode passes, 1 when one
-fails and 2 for a bad episode file. The table goes to `--out` as Markdown beside one chart per
-episode; `--update-docs` also refreshes docs/validation.md and docs/validation/.
+For every figure the table shows what was observed and its source, the simulated median and
+range over the seeds, the acceptance band and whether the median falls in it. `validate` plays
+the episodes (on the one executor, `experiments.executor`); `validation_table` and
+`text_table` lay the results out; `write_report` writes the table and one chart per episode to a
+folder, and `update_docs` refreshes docs/validation.md and docs/validation/. The command is
+`minerals validate` (`experiments/cli/validate.py`).
 """
 
 from __future__ import annotations
 
-import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from experiments.episodes import (
-    BASE,
-    Episode,
+from experiments.executor import make_pool
+from experiments.history.episodes import BASE, Episode, Figure
+from experiments.history.measures import firm_series, series
+from experiments.history.runner import (
     EpisodeResult,
+    FigureResult,
+    Runner,
     episode_jobs,
-    episode_paths,
-    format_value,
-    load_episode,
     play_episode,
-    runner_for,
 )
-from experiments.options import add_jobs, whole
 
-HELP = "play the historical episodes and compare the model with what was observed"
-DEFAULT_SEEDS = 20
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "validation.md"
 DOC_CHARTS = ROOT / "docs" / "validation"
 TABLE_START = "<!-- validation-table:start -->"
 TABLE_END = "<!-- validation-table:end -->"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="episode files to play (default: every file in market/scenarios/history/)",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=whole(1),
-        default=DEFAULT_SEEDS,
-        help=f"play seeds 1..N (default: {DEFAULT_SEEDS})",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("runs") / "validate",
-        help="folder for the table and charts",
-    )
-    add_jobs(parser)
-    parser.add_argument(
-        "--update-docs",
-        action="store_true",
-        help="also write the table into docs/validation.md and the charts into docs/validation/",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    from market.schema import ScenarioError
-
-    episodes = [load_episode(p) for p in episode_paths(args.paths)]
-    if not episodes:
-        raise ScenarioError("no episode files found in market/scenarios/history/")
-    if not args.paths:  # calibration episodes first, then those the model was not fitted to
-        episodes.sort(key=lambda e: (e.role != "calibration", e.name))
-    seeds = list(range(1, args.seeds + 1))
-    results = validate(episodes, seeds, args.jobs)
-    table = markdown_table(results)
-    print(text_table(results))
-    write_outputs(results, table, args.out)
-    if args.update_docs:
-        update_docs(results, table)
-    passed = all(r.passed for r in results)
-    print(
-        f"\n{'every episode passes' if passed else 'some episodes fail'}; table and charts in "
-        f"{args.out}"
-    )
-    return 0 if passed else 1
 
 
 def validate(
@@ -98,7 +44,8 @@ def validate(
     total = len({(str(job), job[2]) for e in episodes for _, job in episode_jobs(e, seeds)})
     bar = tqdm(total=total, desc="validate", unit="run", file=sys.stderr, delay=2, leave=False)
     try:
-        with runner_for(jobs) as runner:
+        with make_pool(jobs, in_process=jobs <= 1) as pool:
+            runner = Runner(pool)
             return [play_episode(e, seeds, runner, progress=bar.update) for e in episodes]
     finally:
         bar.close()
@@ -107,14 +54,14 @@ def validate(
 # --- the table ---------------------------------------------------------------------------------
 
 
-def _band(fig) -> str:
+def _band_text(fig: Figure) -> str:
     lo, hi = fig.band
     if fig.stat == "share":
         return f"{lo:.0%} to {hi:.0%} of seeds"
     return f"{format_value(lo, fig.unit)} to {format_value(hi, fig.unit)}"
 
 
-def _simulated(result) -> str:
+def _simulated(result: FigureResult) -> str:
     fig = result.figure
     if fig.stat == "share":
         hits = round(result.simulated * len(result.values))
@@ -124,7 +71,7 @@ def _simulated(result) -> str:
     return median if low == high else f"{median} ({low} to {high})"
 
 
-def _verdict(result) -> str:
+def _verdict(result: FigureResult) -> str:
     if not result.figure.scored:
         return "context"
     return "pass" if result.passed else "FAIL"
@@ -143,7 +90,7 @@ def rows(results: Sequence[EpisodeResult]) -> list[list[str]]:
                     fig.label + run,
                     f"{fig.observed_text} — {fig.source}",
                     _simulated(fr),
-                    _band(fig),
+                    _band_text(fig),
                     _verdict(fr),
                 ]
             )
@@ -153,7 +100,7 @@ def rows(results: Sequence[EpisodeResult]) -> list[list[str]]:
 HEADER = ["episode", "figure", "observed (source)", "simulated: median (range)", "band", "result"]
 
 
-def markdown_table(results: Sequence[EpisodeResult]) -> str:
+def validation_table(results: Sequence[EpisodeResult]) -> str:
     """The table as docs/validation.md carries it (a test checks the committed copy)."""
     seeds = results[0].seeds if results else []
     lines = [
@@ -182,14 +129,15 @@ def text_table(results: Sequence[EpisodeResult]) -> str:
             run = "" if fig.run == BASE else f" [{fig.run}]"
             lines.append(f"  {_verdict(fr):<7} {fig.label}{run}")
             lines.append(f"          observed  {fig.observed_text} ({fig.source})")
-            lines.append(f"          simulated {_simulated(fr)}; band {_band(fig)}")
+            lines.append(f"          simulated {_simulated(fr)}; band {_band_text(fig)}")
     return "\n".join(lines)
 
 
 # --- outputs -------------------------------------------------------------------------------------
 
 
-def write_outputs(results: Sequence[EpisodeResult], table: str, out: Path) -> None:
+def write_report(results: Sequence[EpisodeResult], table: str, out: Path) -> None:
+    """The table (validation.md) and one chart per episode, into `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "validation.md").write_text(table + "\n")
@@ -225,8 +173,10 @@ def chart(result: EpisodeResult, path: Path) -> None:
         runs = result.runs[panel.run]
         data = []
         for r in runs:
-            y = r.series[panel.series] if panel.series else r.firm(panel.agent, panel.column)
-            y = np.asarray(y, float)
+            if panel.series:
+                y = series(r, panel.series)
+            else:
+                y = np.asarray(firm_series(r, panel.agent, panel.column), float)
             if panel.normalise:
                 lo, hi = panel.normalise
                 y = y / y[lo - 1 : hi].mean()
@@ -275,3 +225,30 @@ def chart(result: EpisodeResult, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90, metadata={"Software": None})
     plt.close(fig)
+
+
+def format_value(value: float, unit: str, stat: str = "median") -> str:
+    """A figure's value as the table shows it."""
+    if stat == "share":
+        return f"{value:.0%} of seeds"
+    if math.isinf(value):
+        return "never"
+    if math.isnan(value):
+        return "n/a"
+    if unit == "x":
+        return f"{value:.1f}x"
+    if unit == "%":
+        return f"{value * 100:+.0f} %"
+    if unit == "share":
+        return f"{value * 100:.0f} %"
+    if unit == "quarters":
+        return f"{value:.0f} q"
+    if unit == "years":
+        return f"{value:.1f} yr"
+    if unit == "USD m":
+        return f"{value:,.0f} USD m"
+    if unit == "USD/kg":
+        return f"{value:.0f} USD/kg"
+    if unit == "t/yr":
+        return f"{value:,.0f} t/yr"
+    return f"{value:.3g}"

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from experiments.analyze import analyze
+    from experiments.sweeps.analysis import analyze
 
     result = analyze(args.dir, out=args.out, metrics=args.metric, plots=not args.no_plots)
     print(result.summary)

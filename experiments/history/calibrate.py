@@ -1,4 +1,4 @@
-"""`minerals calibrate`: fit a preset's uncertain parameters to the calibration episodes.
+"""Calibration: fit a preset's uncertain parameters to the calibration episodes.
 
 What is fitted, inside which literature ranges, and to which observed figures is data: the
 calibration file `market/scenarios/history/calibration/<preset>.toml`. The method:
@@ -14,15 +14,14 @@ where simulated is the median over the fixed calibration seeds (so every evaluat
 demand shocks and the search is deterministic) and sigma is a quarter of the figure's acceptance
 band in logs (a tightly observed figure counts more). The ranges are never left. The fitted values,
 their ranges and the fit quality go to a record file; `--write` also puts the values into the
-preset and the committed record.
+preset and the committed record. Both files are written with tomlkit, so the preset keeps its
+comments and layout and only the fitted numbers change. The command is `minerals calibrate`
+(`experiments/cli/calibrate.py`).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import re
-import sys
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -32,22 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from experiments.episodes import (
-    HISTORY_DIR,
-    Episode,
-    FigureResult,
-    Runner,
-    episode_from_doc,
-    load_episode,
-    play_episode,
-    runner_for,
-)
-from experiments.options import add_jobs, whole
-from market.scenarios import PRESET_DIR, load_scenario, presets
+from experiments.history.episodes import HISTORY_DIR, Episode, episode_from_doc, load_episode
+from experiments.history.runner import FigureResult, Runner, play_episode
+from market.scenarios import load_scenario, presets
 from market.schema import ScenarioError, field_for, flatten
 
-HELP = "fit a preset's uncertain parameters to the calibration episodes"
 CALIBRATION_DIR = HISTORY_DIR / "calibration"
+RANGES_NOTE = "from the calibration file, with their sources there"  # the record's [ranges]
 PENALTY = 100.0  # charged for a target a run cannot produce (never, n/a) and per broken constraint
 
 
@@ -58,35 +48,11 @@ def sigma(band: tuple[float, float]) -> float:
     return math.log(high / low) / 4.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--preset", default="ndpr", help="the preset to fit (its calibration file must exist)"
-    )
-    parser.add_argument(
-        "--samples", type=whole(1), help="Latin-hypercube points (default: the file's)"
-    )
-    parser.add_argument(
-        "--iterations", type=whole(0), help="Nelder-Mead evaluations (default: the file's)"
-    )
-    add_jobs(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("runs") / "calibrate",
-        help="folder for the fit record (default: runs/calibrate)",
-    )
-    parser.add_argument(
-        "--write",
-        action="store_true",
-        help="also write the fitted values into the preset and the committed fit record",
-    )
-
-
 # --- the calibration file -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Parameter:
+class FittedParameter:
     """A fitted key, the range the literature allows for it, and where that range comes from."""
 
     key: str
@@ -97,19 +63,23 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class Target:
+class FigureRef:
+    """A figure of an episode, as a calibration file names it: "episode/figure"."""
+
     episode: str  # episode file stem
     figure: str  # figure id
 
 
 @dataclass
-class Spec:
+class Calibration:
+    """A preset's calibration file, checked: what is fitted, to what, and how to search."""
+
     path: Path
     preset: str
-    parameters: list[Parameter]
+    parameters: list[FittedParameter]
     episodes: list[Path]
-    targets: list[Target]
-    constraints: list[Target]
+    targets: list[FigureRef]
+    constraints: list[FigureRef]
     design: list[Episode]  # one-figure episodes on named scenarios: what they must keep showing
     design_seeds: list[int]
     seeds: list[int]
@@ -119,7 +89,7 @@ class Spec:
     starts: int
 
 
-def spec_path(preset: str) -> Path:
+def calibration_path(preset: str) -> Path:
     return CALIBRATION_DIR / f"{preset}.toml"
 
 
@@ -127,9 +97,9 @@ def fitted_path(preset: str) -> Path:
     return CALIBRATION_DIR / f"{preset}-fitted.toml"
 
 
-def load_spec(preset: str) -> Spec:
+def load_calibration(preset: str) -> Calibration:
     """Read a preset's calibration file; problems are one-line ScenarioErrors."""
-    path = spec_path(preset)
+    path = calibration_path(preset)
     if preset not in presets():
         raise ScenarioError(
             f"--preset: unknown preset {preset!r}; choose one of {', '.join(presets())}"
@@ -143,14 +113,14 @@ def load_spec(preset: str) -> Spec:
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{where}: malformed TOML: {err}") from None
     try:
-        return _spec(doc, path, preset)
+        return _calibration(doc, path, preset)
     except (KeyError, TypeError, ValueError) as err:
         if isinstance(err, ScenarioError):
             raise
         raise ScenarioError(f"{where}: missing or malformed entry: {err}") from None
 
 
-def _spec(doc: Mapping[str, Any], path: Path, preset: str) -> Spec:
+def _calibration(doc: Mapping[str, Any], path: Path, preset: str) -> Calibration:
     where = str(path)
     params = []
     tree = load_scenario(preset)
@@ -170,18 +140,20 @@ def _spec(doc: Mapping[str, Any], path: Path, preset: str) -> Spec:
             )
         if not str(body.get("source", "")).strip():
             raise ScenarioError(f"{where}: parameters.{key}.source: say where the range comes from")
-        params.append(Parameter(key, low, high, int(body.get("decimals", 3)), str(body["source"])))
+        params.append(
+            FittedParameter(key, low, high, int(body.get("decimals", 3)), str(body["source"]))
+        )
     if not params:
         raise ScenarioError(f"{where}: parameters: nothing to fit")
     episodes = [(path.parent / e).resolve() for e in doc["episodes"]]
-    targets = [Target(*str(item["figure"]).partition("/")[::2]) for item in doc["targets"]]
+    targets = [FigureRef(*str(item["figure"]).partition("/")[::2]) for item in doc["targets"]]
     constraints = [
-        Target(*str(item["figure"]).partition("/")[::2]) for item in doc.get("constraints", [])
+        FigureRef(*str(item["figure"]).partition("/")[::2]) for item in doc.get("constraints", [])
     ]
     design = [_design(item, i, path) for i, item in enumerate(doc.get("design", []), start=1)]
     search = doc.get("search", {})
     first, count = int(search.get("first_seed", 101)), int(search.get("seeds", 8))
-    return Spec(
+    return Calibration(
         path=path,
         preset=preset,
         parameters=params,
@@ -232,7 +204,7 @@ class Objective:
     target figures plus penalties for broken constraints. Calling it plays every calibration
     episode and design constraint once."""
 
-    def __init__(self, spec: Spec, runner: Runner) -> None:
+    def __init__(self, spec: Calibration, runner: Runner) -> None:
         self.spec = spec
         self.runner = runner
         self.episodes = {p.stem: load_episode(p) for p in spec.episodes}
@@ -275,7 +247,7 @@ class Objective:
     def values(self, x: Sequence[float]) -> dict[str, float]:
         return {p.key: float(v) for p, v in zip(self.spec.parameters, x, strict=True)}
 
-    def simulate(self, x: Sequence[float]) -> dict[tuple[str, str], FigureResult]:
+    def figures(self, x: Sequence[float]) -> dict[tuple[str, str], FigureResult]:
         """Every figure of the calibration episodes over the calibration seeds."""
         overrides = self.values(x)
         out = {}
@@ -336,7 +308,7 @@ class Objective:
 
     def __call__(self, x: Sequence[float]) -> float:
         self.evaluations += 1
-        return self.score(self.simulate(x))
+        return self.score(self.figures(x))
 
 
 # --- the search -----------------------------------------------------------------------------------
@@ -344,7 +316,7 @@ class Objective:
 
 @dataclass
 class Fit:
-    spec: Spec
+    spec: Calibration
     start: dict[str, float]
     fitted: dict[str, float]
     objective_start: float
@@ -358,7 +330,7 @@ class Fit:
 
 
 def fit(
-    spec: Spec,
+    spec: Calibration,
     runner: Runner,
     samples: int | None = None,
     iterations: int | None = None,
@@ -433,7 +405,7 @@ def fit(
         [round(v, p.decimals) for p, v in zip(spec.parameters, from_unit(chosen), strict=True)]
     )
     fitted = np.clip(fitted, low, high)
-    simulated = objective.simulate(fitted)
+    simulated = objective.figures(fitted)
     errors = objective.errors(simulated)
     final = objective.score(simulated)
     violated = objective.violations(simulated)
@@ -481,89 +453,113 @@ def _simplex(u: np.ndarray, step: float = 0.15) -> np.ndarray:
 # --- output ---------------------------------------------------------------------------------------
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, float):
-        return repr(round(v, 6))
-    return str(v)
-
-
 def record(fit_: Fit) -> str:
     """The fit record as TOML: values, ranges, fit quality and the method, for people and tests."""
+    import tomlkit
+
     spec = fit_.spec
-    lines = [
-        f"# Written by `minerals calibrate --preset {spec.preset} --write`; the preset holds the "
-        "same values.",
-        "# Method, targets and literature ranges: "
-        f"{spec.path.relative_to(HISTORY_DIR.parents[2])}.",
-        f'preset = "{spec.preset}"',
-        f'method = "Latin hypercube ({fit_.samples} points, seed {spec.sample_seed}), then bounded '
+    doc = tomlkit.document()
+    doc.add(
+        tomlkit.comment(
+            f"Written by `minerals calibrate --preset {spec.preset} --write`; the preset holds "
+            "the same values."
+        )
+    )
+    doc.add(
+        tomlkit.comment(
+            "Method, targets and literature ranges: "
+            f"{spec.path.relative_to(HISTORY_DIR.parents[2])}."
+        )
+    )
+    doc.add("preset", spec.preset)
+    doc.add(
+        "method",
+        f"Latin hypercube ({fit_.samples} points, seed {spec.sample_seed}), then bounded "
         f"Nelder-Mead from the best {spec.starts} ({fit_.iterations} evaluations in all), "
         "minimising the sum of squared log errors of the target figures (medians over the seeds), "
-        'each over a quarter of its band in logs, plus a penalty for each broken constraint"',
-        f"seeds = {_toml_value(spec.seeds)}",
-        f"evaluations = {fit_.evaluations}",
-        f"objective_at_preset_before = {fit_.objective_start!r}",
-        f"objective = {fit_.objective!r}",
-        f"seconds = {round(fit_.seconds)}  # wall-clock on the machine that ran it",
-        f"constraints = {_toml_value([f'{c.episode}/{c.figure}' for c in spec.constraints])}",
-        f"design = {_toml_value([ep.name for ep in spec.design])}",
-        f"design_seeds = {_toml_value(spec.design_seeds)}",
-        f"constraints_violated = {_toml_value(fit_.violated)}",
-        "",
-        "[fitted]",
-    ]
-    lines += [f'"{k}" = {_toml_value(v)}' for k, v in fit_.fitted.items()]
-    lines += ["", "[ranges]  # from the calibration file, with their sources there"]
-    lines += [f'"{p.key}" = {_toml_value([p.low, p.high])}' for p in spec.parameters]
-    lines += ["", "[before]"]
-    lines += [f'"{k}" = {_toml_value(v)}' for k, v in fit_.start.items()]
-    for t in fit_.targets:
-        lines += ["", "[[targets]]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
-    return "\n".join(lines) + "\n"
+        "each over a quarter of its band in logs, plus a penalty for each broken constraint",
+    )
+    doc.add("seeds", list(spec.seeds))
+    doc.add("evaluations", fit_.evaluations)
+    doc.add("objective_at_preset_before", _rounded(fit_.objective_start))
+    doc.add("objective", _rounded(fit_.objective))
+    doc.add("seconds", _commented(round(fit_.seconds), "wall-clock on the machine that ran it"))
+    doc.add("constraints", [f"{c.episode}/{c.figure}" for c in spec.constraints])
+    doc.add("design", [ep.name for ep in spec.design])
+    doc.add("design_seeds", list(spec.design_seeds))
+    doc.add("constraints_violated", list(fit_.violated))
+    sections = (
+        ("fitted", fit_.fitted, ""),
+        ("ranges", {p.key: [p.low, p.high] for p in spec.parameters}, RANGES_NOTE),
+        ("before", fit_.start, ""),
+    )
+    for name, values, note in sections:
+        section = tomlkit.table()
+        for key, value in values.items():
+            section.add(key, _rounded(value))
+        if note:
+            _commented(section, note)
+        doc.add(tomlkit.nl())
+        doc.add(name, section)
+    targets = tomlkit.aot()
+    for target in fit_.targets:
+        entry = tomlkit.table()
+        for key, value in target.items():
+            entry.add(key, _rounded(value))
+        targets.append(entry)
+    doc.add(tomlkit.nl())
+    doc.add("targets", targets)
+    return tomlkit.dumps(doc)
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to six decimals, as the record keeps them; lists element by element."""
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def _commented(value: Any, note: str) -> Any:
+    """A TOML item (or table header) with `  # note` after it."""
+    import tomlkit
+    from tomlkit.items import Item
+
+    item = value if isinstance(value, Item) else tomlkit.item(value)
+    item.comment(note)
+    item.trivia.comment_ws = "  "
+    return item
 
 
 def write_preset(path: Path, values: Mapping[str, float]) -> None:
-    """Put fitted values into a preset file, keeping its layout and comments; the file must
-    still load afterwards, or it is left as it was."""
+    """Put fitted values into a preset file with tomlkit, which keeps the file's comments and
+    layout: only the fitted numbers change. The file must still load afterwards, with the
+    values in it, or it is left as it was."""
+    import tomlkit
+
     path = Path(path)
     before = path.read_text()
-    lines = before.splitlines(keepends=True)
+    doc = tomlkit.parse(before)
     for key, value in values.items():
         *tables, leaf = key.split(".")
-        header = "[" + ".".join(tables) + "]"
-        inside, done = not tables, False
-        for i, line in enumerate(lines):
-            stripped = line.strip()
-            if stripped.startswith("["):
-                inside = stripped == header
-                continue
-            match = re.match(
-                rf"^(\s*{re.escape(leaf)}\s*=\s*)([^#\n]*?)(\s*(#.*)?)$", line.rstrip("\n")
-            )
-            if inside and match:
-                lines[i] = f"{match.group(1)}{_toml_value(float(value))}{match.group(3)}\n"
-                done = True
-                break
-        if not done:
+        container: Any = doc
+        for name in tables:
+            container = container.get(name) if isinstance(container, Mapping) else None
+        if not isinstance(container, Mapping) or leaf not in container:
             raise ScenarioError(f"{path}: cannot find {key} to write its fitted value")
-    path.write_text("".join(lines))
+        container[leaf] = _rounded(float(value))
+    path.write_text(tomlkit.dumps(doc))
     try:
         written = load_scenario(path)
-        if any(written.get(k) != float(v) for k, v in values.items()):
+        if any(written.get(k) != _rounded(float(v)) for k, v in values.items()):
             raise ScenarioError(f"{path}: a fitted value did not land")
     except ScenarioError:
         path.write_text(before)
         raise ScenarioError(f"{path}: the fitted values would not load; left as it was") from None
 
 
-def out_of_range(spec: Spec, source: str | Path | None = None) -> list[str]:
+def out_of_range(spec: Calibration, source: str | Path | None = None) -> list[str]:
     """Fitted keys whose value in the preset (or in `source`) lies outside its literature range;
     each entry says the key, the value and the range."""
     scenario = load_scenario(source if source is not None else spec.preset)
@@ -575,31 +571,8 @@ def out_of_range(spec: Spec, source: str | Path | None = None) -> list[str]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.preset)
-
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    say(
-        f"calibrate {spec.preset}: {len(spec.parameters)} parameters, {len(spec.targets)} targets, "
-        f"{len(spec.seeds)} seeds"
-    )
-    with runner_for(args.jobs) as runner:
-        result = fit(spec, runner, args.samples, args.iterations, say)
-    text = record(result)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / fitted_path(spec.preset).name).write_text(text)
-    print(summary(result))
-    if args.write:
-        write_preset(PRESET_DIR / f"{spec.preset}.toml", result.fitted)
-        fitted_path(spec.preset).write_text(text)
-        print(f"wrote {PRESET_DIR / (spec.preset + '.toml')} and {fitted_path(spec.preset)}")
-    return 0
-
-
-def summary(fit_: Fit) -> str:
+def format_fit(fit_: Fit) -> str:
+    """The fit for a terminal: objective before and after, values against ranges, targets."""
     lines = [
         f"{fit_.spec.preset}: objective {fit_.objective_start:.4f} at the preset's values -> "
         f"{fit_.objective:.4f} fitted ({fit_.evaluations} evaluations, {fit_.seconds:.0f} s)",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from experiments.options import whole
+from experiments.cli.options import whole
 
 HELP = "run a parameter sweep (grid, random, sobol, morris) and save its runs as Parquet"
 
@@ -40,8 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from experiments.design import load_spec
-    from experiments.sweep import run_sweep, scheduler_address
+    from experiments.executor import scheduler_address, start_fork_server
+
+    scheduler = scheduler_address(args.scheduler)
+    if not scheduler:
+        start_fork_server()  # the workers' model is imported while the spec is read
+
+    from experiments.sweeps.driver import run_sweep
+    from experiments.sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
     try:
@@ -49,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             spec,
             args.out,
             workers=args.workers,
-            scheduler=scheduler_address(args.scheduler),
+            scheduler=scheduler,
             resume=args.resume,
             batch=args.batch_size,
             progress=not args.no_progress,
