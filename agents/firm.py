@@ -21,9 +21,10 @@ EXPECTATION_WEIGHT = 0.25  # weight of the latest realised price in the expected
 
 def capital_recovery(rate: float, years: int) -> float:
     """Share of an investment that must come back each year to pay it off over `years`."""
-    if rate <= 0:
+    paid_off = 1.0 - (1.0 + rate) ** -years if rate > 0 else 0.0
+    if paid_off <= 0.0:  # no interest, or too little to show in a float: straight-line
         return 1.0 / years
-    return rate / (1.0 - (1.0 + rate) ** -years)
+    return rate / paid_off
 
 
 class FirmBook:

@@ -30,8 +30,8 @@ class DemandCurve:
         if isinstance(price, float | int):
             if price <= 0:
                 return math.inf
-            try:
-                return self.reference_qty * (price / self.reference_price) ** self.elasticity
+            try:  # as a Python float, so an overflow raises instead of warning
+                return self.reference_qty * (float(price) / self.reference_price) ** self.elasticity
             except (OverflowError, ZeroDivisionError):  # a price too near zero for a float
                 return math.inf
         with np.errstate(divide="ignore", over="ignore"):
@@ -55,7 +55,7 @@ class DemandCurve:
 class Clearing:
     """What one region's market did in one quarter (tonnes, USD/kg)."""
 
-    price: float
+    price: float  # NaN when the region has no buyers
     accepted: np.ndarray  # tonnes sold, per offer
     filled: np.ndarray  # tonnes bought, per bid
     consumption: float  # tonnes taken by consumers
@@ -87,6 +87,9 @@ def clear_market(
         raise ValueError("price_cap must be positive")
     if np.any((bid_limit >= price_cap) & (bid_qty > 0)):
         raise ValueError("bid limits must be below the price cap")
+    if demand.reference_qty <= 0 and not np.any(bid_qty > 0):
+        # No buyers at any price: nothing trades and there is no price to report.
+        return Clearing(math.nan, np.zeros_like(offer_qty), np.zeros_like(bid_qty), 0.0, 0.0)
     if len(offer_qty) == 1 and not bid_qty.size and offer_qty[0] > 0:
         return _clear_one_offer(offer_qty, offer_ask, demand, price_cap)
 

@@ -137,11 +137,12 @@ def summarise(table: Mapping[str, Any]) -> dict[str, float | int | None]:
     the quarter in which dumping was first flagged and the response first active (None if
     never) and how many quarters each was, and totals.
 
-    Every metric of a run with no quarters is None, not NaN: nothing happened, nothing to
-    average."""
+    A quarter with no value (a price in a region with no buyers) is left out; a metric with no
+    quarter to read is None, not NaN: nothing happened, nothing to average."""
     out: dict[str, float | int | None] = {}
     for name in INDICATORS:
         series = np.asarray(table[name], dtype=float)
+        series = series[~np.isnan(series)]
         empty = len(series) == 0
         out[f"{name}_final"] = None if empty else plain(series[-1])
         out[f"{name}_mean"] = None if empty else plain(series.mean())
@@ -153,7 +154,7 @@ def summarise(table: Mapping[str, Any]) -> dict[str, float | int | None]:
         out[f"{flag}_first_quarter"] = int(hits[0]) if len(hits) else None
         out[f"{flag}_quarters"] = len(hits)
     for name in TOTALS:
-        out[f"{name}_total"] = plain(np.asarray(table[name], dtype=float).sum())
+        out[f"{name}_total"] = plain(np.nansum(np.asarray(table[name], dtype=float)))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -224,15 +225,14 @@ class MineralMarket(mesa.Model):
         self.producers.sold = sold_allied[1 : 1 + n_p]
         self.recyclers.sold = sold_allied[1 + n_p : 1 + n_p + n_r]
         released = sold_allied[1 + n_p + n_r :]
-        prices = {"allied": allied.price, "world": world.price}
+        prices = {"allied": allied.price, "world": world.price}  # NaN where no one buys
+        at = {r: 0.0 if math.isnan(p) else p for r, p in prices.items()}  # money moves at these
         supplier_sold = {"allied": float(sold_allied[0]), "world": float(world.accepted[0])}
         market_total = allied.consumption + world.consumption + float(allied.filled.sum())
-        self.supplier.settle(
-            supplier_sold, prices, duty, float(self.observed[0].sum()), market_total
-        )
+        self.supplier.settle(supplier_sold, at, duty, float(self.observed[0].sum()), market_total)
 
         # Price floors: each government's contract for difference on its own firms' sales.
-        rates = np.array([g.floor_rate(allied.price) for g in self._gov_list])
+        rates = np.array([g.floor_rate(at["allied"]) for g in self._gov_list])
         p_idx, r_idx = self.producers.country_idx, self.recyclers.country_idx
         floor_p = self.producers.sold * rates[p_idx] / 1000.0
         floor_r = self.recyclers.sold * rates[r_idx] / 1000.0
@@ -245,9 +245,9 @@ class MineralMarket(mesa.Model):
         floor_r *= paid_share[r_idx]
         paid = sum(g.floor_paid for g in self._gov_list)
         for i, gov in enumerate(self._gov_list):
-            gov.settle_stockpile(float(allied.filled[i]), float(released[i]), allied.price)
-        self.producers.settle(allied.price, floor_p)
-        self.recyclers.settle(allied.price, floor_r)
+            gov.settle_stockpile(float(allied.filled[i]), float(released[i]), at["allied"])
+        self.producers.settle(at["allied"], floor_p)
+        self.recyclers.settle(at["allied"], floor_r)
 
         for book, kind in ((self.producers, "producer"), (self.recyclers, "recycler")):
             for row in book.fail(quarter):
@@ -269,7 +269,7 @@ class MineralMarket(mesa.Model):
             "shortage_allied": allied.shortage,
             "shortage_world": world.shortage,
             "duty": duty,
-            "duty_revenue": supplier_sold["allied"] * allied.price * duty / (1 + duty) / 1000.0,
+            "duty_revenue": supplier_sold["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
             "floor_paid": paid,
             "floor_received": float(floor_p.sum() + floor_r.sum()),
         }

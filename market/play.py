@@ -6,6 +6,7 @@ tests all play a model through here, so a run means the same thing everywhere.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -97,5 +98,8 @@ def play(
 
 
 def _final_value(value: Any) -> Any:
+    """A last-quarter value for JSON: rounded, and None where there is none (NaN)."""
     value = to_python(value)
-    return round(value, 6) if isinstance(value, float) else value
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    return value

@@ -124,7 +124,9 @@ FIELDS: dict[str, Field] = {
     # dominant supplier
     "supplier.strategy": Field("choice", "how the dominant supplier plays", choices=STRATEGIES),
     "supplier.capacity": F("output capacity; grows with demand", "t/yr", 0, 1e9),
-    "supplier.cash_cost": F("average variable cost", "USD/kg", 0, 1e4),
+    "supplier.cash_cost": F(
+        "average variable cost; above 0, or its prices are undefined", "USD/kg", 0.01, 1e4
+    ),
     "supplier.perceived_elasticity": F(
         "elasticity of world demand the supplier prices against (substitution and entry threat)",
         "",
