@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
@@ -75,6 +76,10 @@ class Government(mesa.Agent):
         if self.in_force and self.floor_price > 0 and self.floor_budget > 0:
             return self.floor_price
         return 0.0
+
+    def floor_quarters_left(self) -> float:
+        """Quarters its floor budget lasts at last quarter's payout (inf while it pays none)."""
+        return self.floor_budget / self.floor_paid if self.floor_paid > 0 else math.inf
 
     def duty_in_force(self) -> float:
         return self.duty if self.in_force else 0.0

@@ -6,6 +6,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
+import numpy as np
 
 if TYPE_CHECKING:
     from market.model import MineralMarket
@@ -46,6 +47,7 @@ class DominantSupplier(mesa.Agent):
     adaptive_exit_target: float
     price_allied: float  # USD/kg it names itself; 0: the strategy decides
     price_world: float
+    campaign_review: bool  # weighs each quarter whether a price war still pays (Brooke Group)
 
     def __init__(self, model: MineralMarket, params: dict[str, Any], share: float) -> None:
         super().__init__(model)
@@ -60,13 +62,17 @@ class DominantSupplier(mesa.Agent):
         self.plan: dict[str, tuple[float, float]] = {}  # market play: region -> (t, net USD/kg)
         self.profit = 0.0  # USD m this quarter
         self.sacrifice = 0.0  # USD m given up against market play, cumulative
+        self.given_up = 0.0  # USD m given up last quarter
+        self.campaign_quarters = 0  # quarters the current price war has run
+        self.abandoned = False  # a price war it judged not to pay: it plays market after
         self.sold = dict.fromkeys(REGIONS, 0.0)
 
     # --- decisions -------------------------------------------------------------------------
 
-    def markup_price(self) -> float:
-        """Net price (USD/kg) that maximises profit against its residual demand (Lerner rule)."""
-        s = min(max(self.share, 0.05), 1.0)
+    def markup_price(self, share: float | None = None) -> float:
+        """Net price (USD/kg) that maximises profit against its residual demand (Lerner rule),
+        at its share of last quarter's sales or at `share`."""
+        s = min(max(self.share if share is None else share, 0.05), 1.0)
         e = max((self.perceived_elasticity + (1.0 - s) * self.fringe_elasticity) / s, 1.01)
         return self.cash_cost * e / (e - 1.0)
 
@@ -80,11 +86,17 @@ class DominantSupplier(mesa.Agent):
             return "restrict"
         can_dump = self.budget > 0 and m.producers.capacity_in_business() > 0
         if self.strategy == "dump":
-            return "dump" if can_dump else "market"
+            mode = "dump" if can_dump and not self.abandoned else "market"
+            if mode == "dump" and not self._still_pays():
+                self.abandoned = True
+                mode = "market"
+            self.campaign_quarters = self.campaign_quarters + 1 if mode == "dump" else 0
+            return mode
         # adaptive
         if self.campaign_start_capacity is None:
             if can_dump and m.allied_share_of_allied_market() > self.adaptive_trigger:
                 self.campaign_start_capacity = m.producers.capacity_in_business()
+                self.campaign_quarters = 0
                 m.say("campaign_start", "dominant")
         else:
             left = m.producers.capacity_in_business() / max(self.campaign_start_capacity, 1e-9)
@@ -92,7 +104,65 @@ class DominantSupplier(mesa.Agent):
                 self.campaign_start_capacity = None
                 why = "its budget is spent" if self.budget <= 0 else "rivals have exited"
                 m.say("campaign_end", "dominant", why=why)
-        return "dump" if self.campaign_start_capacity is not None else "market"
+            elif not self._still_pays():
+                self.campaign_start_capacity = None
+        if self.campaign_start_capacity is None:
+            return "market"
+        self.campaign_quarters += 1
+        return "dump"
+
+    def _still_pays(self) -> bool:
+        """Recoupment test of a running price war (Brooke Group; Bolton, Brodley and Riordan):
+        go on only while the discounted margin it can expect once rivals have gone exceeds
+        the discounted cost of driving them out. Says so in the feed when it stops.
+
+        Rivals' runways come from their cash and what they lose a quarter at last quarter's
+        allied price, with any price floor in force paying them the gap while its budget
+        lasts; the rivals it can drive out are those whose cash runs out before its budget
+        does at last quarter's cost; once they are gone, its share rises by their tonnes and
+        it prices at its markup for that share until rivals can rebuild (their lead time).
+        """
+        if not self.campaign_review or self.campaign_quarters < 1 or self.given_up <= 0:
+            return True  # nothing seen of the war's cost yet
+        m = self.model
+        book, governments = m.producers, list(m.governments.values())
+        runway = book.runway(
+            m.price_last["allied"],
+            np.array([g.floor_support() for g in governments])[book.country_idx],
+            np.array([g.floor_quarters_left() for g in governments])[book.country_idx],
+        )
+        out = book.alive & (book.capacity > 0) & (runway <= self.budget / self.given_up)
+        exits = float(book.capacity[out].sum())  # t/yr it can drive out
+        quarters = float(np.ceil(runway[out].max())) if out.any() else 0.0
+        rate = (1.0 + m.finance.interest_rate) ** -0.25  # a quarter's discount factor
+        cost = self.given_up * sum(rate**t for t in range(1, int(quarters) + 1))
+        gain = 0.0
+        if exits > 0:
+            total = sum(q for q, _ in self.plan.values()) / max(self.share, 1e-9)  # t a quarter
+            now = self._market_profit(self.share, total)
+            after = self._market_profit(
+                min(self.share + exits / 4.0 / max(total, 1e-9), 1.0), total
+            )
+            rebuild = int(m.producers.lead_time.mean()) if len(m.producers) else 0
+            gain = (after - now) * sum(
+                rate**t for t in range(int(quarters) + 1, int(quarters) + 1 + rebuild)
+            )
+        if gain > cost:
+            return True
+        m.say(
+            "campaign_end",
+            "dominant",
+            why="it does not pay",
+            recoupment=gain,
+            cost=cost,
+            exits=exits,
+            quarters=quarters,
+        )
+        return False
+
+    def _market_profit(self, share: float, total: float) -> float:
+        """Profit a quarter (USD m) under market play at a given share of `total` tonnes."""
+        return (self.markup_price(share) - self.cash_cost) * share * total / 1000.0
 
     def quota(self) -> float:
         """Export quota, t per quarter: (1 - quota_cut) of allied sales in the year before."""
@@ -177,6 +247,7 @@ class DominantSupplier(mesa.Agent):
         if self.mode == "dump" or self.named_price:
             market_play = sum((p - self.cash_cost) * q for q, p in self.plan.values()) / 1000.0
             given_up = max(market_play - self.profit, 0.0)
+            self.given_up = given_up
             self.sacrifice += given_up
             self.budget = max(self.budget - given_up, 0.0)
             if self.budget == 0.0:

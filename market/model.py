@@ -127,12 +127,15 @@ class MineralMarket(mesa.Model):
         return levied / weight if weight > 0 else 0.0
 
     def observed_fringe(self, region: str, price: float, strictly_below: bool = False) -> float:
-        """Tonnes allied firms offered last quarter at or under `price` (none in the world)."""
+        """Tonnes allied firms still in business offered last quarter at or under `price` (none
+        in the world)."""
         if region != "allied":
             return 0.0
         qty, ask = self.observed
         cheap = ask < price if strictly_below else ask <= price
-        return float(qty[cheap].sum())
+        # A rival that has gone bankrupt since will offer nothing: the supplier knows it.
+        alive = np.concatenate([self.producers.alive, self.recyclers.alive])
+        return float(qty[cheap & alive].sum())
 
     def allied_share_of_allied_market(self) -> float:
         """Allied firms' share of last quarter's allied sales; before the first quarter, what

@@ -166,6 +166,13 @@ FIELDS: dict[str, Field] = {
         1e6,
         default=0.0,
     ),
+    "supplier.campaign_review": Field(
+        "bool",
+        "weighs each quarter whether a price war still pays (the recoupment it can expect "
+        "against the cost of finishing it) and stops one that does not; false: it dumps until "
+        "told otherwise or its budget is spent",
+        default=True,
+    ),
     "supplier.adaptive_trigger": F(
         "allied producers' share of the allied market that starts an adaptive campaign",
         "share",
@@ -287,6 +294,7 @@ def markdown_table() -> str:
     for path, spec in FIELDS.items():
         optional = " (optional)" if path in OPTIONAL else ""
         if spec.default is not None:
-            optional = f" (default {spec.default:g})"
+            shown = str(spec.default).lower() if spec.kind == "bool" else f"{spec.default:g}"
+            optional = f" (default {shown})"
         rows.append(f"| `{path}` | {spec.allowed()}{optional} | {spec.doc} |")
     return "\n".join(rows)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from market import MineralMarket, load_scenario, presets, summarise
+from market import MineralMarket, Scenario, load_scenario, presets, summarise
 from market.play import play as play_run
 from tests.conftest import play, series
 
@@ -31,9 +31,9 @@ def test_dumping_pushes_price_under_cash_cost_and_bankrupts_a_producer_within_12
     assert (during["price_allied"] < cheapest).any()
     bankrupt = ts.loc[ts["bankruptcies"] > 0, "quarter"]
     assert not bankrupt.empty and bankrupt.iloc[0] <= ATTACK + 12
-    # The sacrifice grows every quarter the supplier dumps, until its budget is spent.
-    spent = ts.loc[ts["dominant_budget"] <= 0, "quarter"]
-    last = spent.iloc[0] if not spent.empty else ts["quarter"].iloc[-1]
+    # The sacrifice grows every quarter the supplier dumps, until it ends the price war.
+    ended = [e.quarter for e in model.feed if e.kind in ("campaign_end", "budget_spent")]
+    last = ended[0] - 1 if ended else ts["quarter"].iloc[-1]
     campaign = ts[(ts["quarter"] >= ATTACK) & (ts["quarter"] <= last)]
     assert (campaign["dominant_sacrifice"].diff().dropna() > 0).all()
     assert (ts.loc[ts["quarter"] < ATTACK, "dominant_sacrifice"] == 0).all()
@@ -210,3 +210,53 @@ def test_quarterly_table_keeps_flags_and_counts_as_such():
     assert frame["quarter"].tolist() == list(range(1, table.quarters + 1))
     mesa_view = table.datacollector.get_model_vars_dataframe()
     assert (mesa_view["price_allied"].to_numpy() == frame["price_allied"].to_numpy()).all()
+
+
+def _discounted_profit(run, rate: float = 0.08) -> float:
+    quarters = np.arange(1, run.quarters + 1)
+    return float((run.series("dominant_profit") * (1 + rate) ** (-quarters / 4)).sum())
+
+
+def test_the_predator_stops_a_price_war_that_cannot_drive_rivals_out():
+    """Against floors that cover every allied producer's cash cost no rival can be driven out,
+    so no recoupment can pay for the war: it ends long before a large budget is spent, where
+    without the review it dumps until the end."""
+    big = {"supplier.budget": 20000.0}
+    deciding = play_run("coordinated-response", 1, big)
+    stubborn = play_run("coordinated-response", 1, {**big, "supplier.campaign_review": False})
+    ended = [e for e in deciding.model.feed if e.kind == "campaign_end"]
+    assert ended and ended[0].data["why"] == "it does not pay" and ended[0].data["exits"] == 0
+    assert deciding.series("dominant_budget")[-1] > 0.9 * 20000
+    assert stubborn.series("dominant_budget")[-1] < deciding.series("dominant_budget")[-1]
+    assert stubborn.series("dumping").sum() > 3 * deciding.series("dumping").sum()
+    # Stopping the war it cannot win leaves the supplier richer, discounted.
+    assert _discounted_profit(deciding) > _discounted_profit(stubborn)
+
+
+def test_a_price_war_that_works_pays_the_supplier_back():
+    """With no allied response the war drives four producers out and the supplier recoups:
+    discounted profit beats the same market, same seed, with no war."""
+    attack = load_scenario("dumping")
+    calm = Scenario(attack.name, attack.params, [], attack.source)  # the attack's event removed
+    for seed in (1, 2):
+        war, peace = play_run(attack, seed), play_run(calm, seed)
+        assert war.series("bankruptcies")[-1] >= 3
+        assert _discounted_profit(war) > _discounted_profit(peace) > 0
+
+
+def test_a_floor_makes_the_price_war_end_sooner():
+    """The more rivals a floor keeps afloat, the fewer the war can drive out, and the sooner
+    it stops paying."""
+    bare = play_run("dumping", 1)
+    floored = play_run(
+        "dumping",
+        1,
+        {
+            "alliance.response": "standing",
+            **{f"governments.{c}.floor_price": 75.0 for c in ("US", "AU", "JP", "MY", "TH")},
+            **{f"governments.{c}.floor_budget": 3000.0 for c in ("US", "AU", "JP", "MY", "TH")},
+        },
+    )
+    assert floored.series("dumping").sum() < bare.series("dumping").sum()
+    assert floored.series("bankruptcies")[-1] < bare.series("bankruptcies")[-1]
+    assert floored.series("dominant_sacrifice")[-1] < bare.series("dominant_sacrifice")[-1]

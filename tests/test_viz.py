@@ -170,6 +170,24 @@ def test_the_supplier_player_makes_the_scenarios_supplier_moves_and_nothing_else
     assert "Q5 dominant supplier starts selling" in intro.text  # the move it now owns
 
 
+def test_a_supplier_player_decides_when_its_price_war_ends():
+    """The computer's supplier stops a war that cannot pay; a player's war runs until the
+    player stops it."""
+    game = Game("coordinated-response", seed=1)
+    game.set_role("supplier")
+    assert game.model.supplier.campaign_review is False
+    game.decide({"supplier.strategy": "dump"})
+    while game.quarter < 12:
+        game.play_round()
+        game.step()
+    assert game.model.supplier.mode == "dump"
+    assert not [e for e in game.feed() if e.kind == "campaign_end"]
+    computer = Game("coordinated-response", seed=1)
+    while computer.step():
+        pass
+    assert any(e.kind == "campaign_end" for e in computer.feed())
+
+
 def test_the_coalition_player_starts_from_the_status_quo_with_its_levers_in_force():
     game = Game("coordinated-response", seed=1)
     game.set_role("coalition")

@@ -231,8 +231,9 @@ class Game:
         """The scenario as this role plays it.
 
         The computer plays the other side with the scenario's own strategy and timeline. The
-        player's side loses the scenario's scripted moves (the player makes them or not), and a
-        coalition player starts from the mineral preset's status quo with a standing response:
+        player's side loses the scenario's scripted moves (the player makes them or not), a
+        supplier player's price wars run until the player stops them, and a coalition player
+        starts from the mineral preset's status quo with a standing response:
         what the player sets is in force from the next quarter.
         """
         spec = load_scenario(self.source)
@@ -240,6 +241,9 @@ class Game:
         if self.role == "watch":
             return Scenario(spec.name, params, list(spec.events), spec.source)
         mine = self.player_keys()
+        if self.role == "supplier":
+            # The player decides when a price war stops; the computer's review would overrule.
+            params["supplier"]["campaign_review"] = False
         if self.role == "coalition":
             params["alliance"]["response"] = "standing"
             preset = params.get("preset")
