@@ -34,8 +34,7 @@ class DominantSupplier(mesa.Agent):
     model: MineralMarket
     kind: ClassVar[str] = "supplier"
 
-    # Its settings, from the scenario's `supplier` table.
-    strategy: str  # market, dump, restrict or adaptive
+    # Its settings, from the scenario's `supplier` table (and `strategy`, a property below).
     capacity: float  # t/yr
     cash_cost: float  # USD/kg
     perceived_elasticity: float
@@ -66,6 +65,19 @@ class DominantSupplier(mesa.Agent):
         self.campaign_quarters = 0  # quarters the current price war has run
         self.abandoned = False  # a price war it judged not to pay: it plays market after
         self.sold = dict.fromkeys(REGIONS, 0.0)
+
+    @property
+    def strategy(self) -> str:
+        """market, dump, restrict or adaptive."""
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, value: str) -> None:
+        # A strategy set anew (an event, a player) opens a new campaign: a war it gave up
+        # before is judged afresh.
+        self._strategy = value
+        self.abandoned = False
+        self.campaign_quarters = 0
 
     # --- decisions -------------------------------------------------------------------------
 

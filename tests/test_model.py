@@ -260,3 +260,14 @@ def test_a_floor_makes_the_price_war_end_sooner():
     assert floored.series("dumping").sum() < bare.series("dumping").sum()
     assert floored.series("bankruptcies")[-1] < bare.series("bankruptcies")[-1]
     assert floored.series("dominant_sacrifice")[-1] < bare.series("dominant_sacrifice")[-1]
+
+
+def test_a_strategy_set_anew_opens_a_new_campaign():
+    """After it ends a war that no longer pays, a later order to dump (an event, a player) is
+    judged afresh: it dumps again, at least until the review has seen what that costs."""
+    ended = play_run("dumping", 1)
+    again = play_run("dumping", 1, moves={26: [{"supplier.strategy": "dump"}]})
+    before, after = ended.series("dominant_sacrifice"), again.series("dominant_sacrifice")
+    assert (before[24:] == before[24]).all()  # the war is over: no more sacrifice
+    assert after[25] > after[24]  # the order to dump is carried out
+    assert len([e for e in again.model.feed if e.kind == "campaign_end"]) == 2
