@@ -162,3 +162,39 @@ def test_the_overview_chart_draws_the_floor_in_force_not_the_one_configured():
         labels = [line.get_label() for line in fig.axes[0].get_lines()]
         assert ("floor in force" in labels) is drawn, response
         plt.close(fig)
+
+
+def test_run_plays_a_history_episode_and_its_variants_as_validation_does(tmp_path):
+    """An episode's variant runs as `minerals validate` plays it: the floor-2025 episode's
+    `dumping` variant with and without the US floor gives the measure its figure reads."""
+    from experiments.history.episodes import load_episode
+    from experiments.history.runner import Runner
+
+    episode = ROOT / "market" / "scenarios" / "history" / "floor-2025.toml"
+    for variant in ("dumping", "dumping-no-floor"):
+        out = minerals(
+            "run", "--episode", str(episode), "--variant", variant, "--out", str(tmp_path / variant)
+        )
+        assert out.returncode == 0, out.stderr
+        ours = pd.read_csv(tmp_path / variant / "timeseries.csv")
+        body = load_episode(episode).variants[variant]
+        (theirs,) = Runner().play([(body.tree, body.changes, 1)])
+        assert ours["price_allied"].tolist() == pytest.approx(
+            theirs.series("price_allied").tolist()
+        )
+    floored = pd.read_csv(tmp_path / "dumping" / "timeseries.csv")
+    bare = pd.read_csv(tmp_path / "dumping-no-floor" / "timeseries.csv")
+    assert floored["floor_received"].sum() > 0 and bare["floor_received"].sum() == 0
+
+
+def test_run_refuses_a_variant_the_episode_does_not_have(tmp_path):
+    episode = ROOT / "market" / "scenarios" / "history" / "quota-2010.toml"
+    out = minerals(
+        "run", "--episode", str(episode), "--variant", "nope", "--out", str(tmp_path / "x")
+    )
+    assert out.returncode == 2 and not (tmp_path / "x").exists()
+    assert out.stderr.strip().splitlines() == [
+        f"minerals: error: --variant nope: {episode} has no such variant; one of base"
+    ]
+    alone = minerals("run", "--variant", "base")
+    assert alone.returncode == 2 and "--variant: goes with --episode PATH" in alone.stderr

@@ -5,14 +5,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from market.schema import ScenarioError
+
 HELP = "play one scenario headless and write its results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
         "--scenario",
         default="baseline",
         help="a name (see `minerals scenarios`) or a path to a TOML file (default: baseline)",
+    )
+    what.add_argument(
+        "--episode",
+        type=Path,
+        metavar="PATH",
+        help="a history episode file (market/scenarios/history/*.toml): play its scenario as "
+        "validation plays it",
+    )
+    parser.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="with --episode: one of the episode's variants (default: base, the scenario as "
+        "the episode names it)",
     )
     parser.add_argument("--quarters", type=int, help="length of the run in quarters")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
@@ -34,12 +50,32 @@ def run(args: argparse.Namespace) -> int:
     overrides = dict(parse_assignment(text) for text in args.set)
     if args.quarters is not None:
         overrides["quarters"] = args.quarters
-    played = play(args.scenario, seed=args.seed, overrides=overrides)
+    scenario, name = args.scenario, None
+    if args.episode is not None:
+        scenario, changes, name = episode_scenario(args.episode, args.variant)
+        overrides = {**changes, **overrides}
+    elif args.variant is not None:
+        raise ScenarioError("--variant: goes with --episode PATH")
+    played = play(scenario, seed=args.seed, overrides=overrides)
     summary = played.summary()
-    out = args.out or Path("runs") / summary["scenario"]
+    out = args.out or Path("runs") / (name or summary["scenario"])
     write_outputs(played, out)
     print(format_summary(summary, out))
     return 0
+
+
+def episode_scenario(path: Path, variant: str | None) -> tuple[dict, dict, str]:
+    """(scenario tree, dotted changes, name for the folder) of an episode's variant, as
+    `minerals validate` plays it. Raises ScenarioError naming what is allowed."""
+    from experiments.history.episodes import BASE, load_episode
+
+    episode = load_episode(path)
+    chosen = variant or BASE
+    if chosen not in episode.variants:
+        allowed = ", ".join(episode.variants)
+        raise ScenarioError(f"--variant {chosen}: {path} has no such variant; one of {allowed}")
+    body = episode.variants[chosen]
+    return body.tree, dict(body.changes), f"{episode.name}-{chosen}"
 
 
 def format_summary(summary: dict, out: Path) -> str:
