@@ -271,3 +271,20 @@ def test_a_strategy_set_anew_opens_a_new_campaign():
     assert (before[24:] == before[24]).all()  # the war is over: no more sacrifice
     assert after[25] > after[24]  # the order to dump is carried out
     assert len([e for e in again.model.feed if e.kind == "campaign_end"]) == 2
+
+
+def test_a_rival_gone_bankrupt_no_longer_counts_as_fringe_supply():
+    """The supplier sizes its market offer by what live rivals offered. Counting a firm that
+    has just failed made it under-offer by that firm's tonnes, and with inelastic demand the
+    allied price leapt for a quarter (to 145 USD/kg when the war in `dumping` ended)."""
+    model = MineralMarket("dumping", rng=1)
+    while model.producers.alive.all():
+        model.step()
+    qty, _ = model.observed
+    alive = np.concatenate([model.producers.alive, model.recyclers.alive])
+    assert qty[~alive].sum() > 0  # the failed firm offered last quarter ...
+    assert model.observed_fringe("allied", 1e9) == pytest.approx(qty[alive].sum())  # ... no more
+    prices = play_run("dumping", 1).series("price_allied")
+    ended = next(e.quarter for e in play_run("dumping", 1).model.feed if e.kind == "campaign_end")
+    after = prices[ended - 1 : ended + 3]
+    assert after.max() < 1.2 * np.median(after)  # no one-quarter spike when the war ends
