@@ -10,7 +10,10 @@ market clears at the cap and the unmet consumer demand is the shortage.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import accumulate, combinations
+from typing import Any
 
 import numpy as np
 
@@ -74,133 +77,671 @@ def clear_market(
     bid_qty: np.ndarray | None = None,
     bid_limit: np.ndarray | None = None,
 ) -> Clearing:
-    """Clear one region: merit order against demand plus price-limited bids.
+    """Clear one region on its own: merit order against demand plus price-limited bids.
 
     Offers with the same ask share the marginal volume pro rata, so identical firms are treated
-    identically whatever their order in the arrays.
+    identically whatever their order in the arrays. It is `clear_regions` with one region.
     """
     offer_qty = np.asarray(offer_qty, float)
-    offer_ask = np.asarray(offer_ask, float)
-    bid_qty = np.zeros(0) if bid_qty is None else np.asarray(bid_qty, float)
-    bid_limit = np.zeros(0) if bid_limit is None else np.asarray(bid_limit, float)
-    if price_cap <= 0:
-        raise ValueError("price_cap must be positive")
-    if np.any((bid_limit >= price_cap) & (bid_qty > 0)):
-        raise ValueError("bid limits must be below the price cap")
-    if demand.reference_qty <= 0 and not np.any(bid_qty > 0):
-        # No buyers at any price: nothing trades and there is no price to report.
-        return Clearing(math.nan, np.zeros_like(offer_qty), np.zeros_like(bid_qty), 0.0, 0.0)
-    if len(offer_qty) == 1 and not bid_qty.size and offer_qty[0] > 0:
-        return _clear_one_offer(offer_qty, offer_ask, demand, price_cap)
-
-    live = offer_qty > 0
-    asks = np.minimum(np.maximum(offer_ask, 0.0), price_cap)
-    bids_live = bid_qty > 0
-
-    # Candidate prices: every ask and bid limit, and the cap. Repeats do no harm.
-    live_asks, live_limits = asks[live], bid_limit[bids_live]
-    points = np.sort(np.concatenate([live_asks, live_limits, [price_cap]]))
-    order = np.argsort(live_asks)
-    cum_offer = np.concatenate([[0.0], np.cumsum(offer_qty[live][order])])
-    supply_at = cum_offer[np.searchsorted(live_asks[order], points, side="right")]
-    demand_at = demand.quantity(points)
-    if live_limits.size:
-        order_b = np.argsort(live_limits)
-        from_top = np.cumsum(bid_qty[bids_live][order_b][::-1])[::-1]
-        bids_at = np.concatenate([from_top, [0.0]])[
-            np.searchsorted(live_limits[order_b], points, side="left")
-        ]
-        demand_at = demand_at + bids_at
-    else:
-        bids_at = np.zeros_like(points)
-
-    covered = np.flatnonzero(supply_at >= demand_at)
-    if covered.size == 0:
-        # Supply runs out below the cap: everything offered sells and consumers are rationed.
-        accepted = np.where(live, offer_qty, 0.0)
-        consumption = float(accepted.sum())
-        shortage = max(float(demand.quantity(price_cap)) - consumption, 0.0)
-        return Clearing(price_cap, accepted, np.zeros_like(bid_qty), consumption, shortage)
-
-    k = int(covered[0])
-    if k == 0:
-        return _clear_at_point(points[0], offer_qty, asks, live, bid_qty, bid_limit, demand)
-
-    # Between two candidate points supply is flat at `below` and so are the bids; the
-    # consumers' curve may cross there, or the price sits on one of the two points.
-    lo, hi = points[k - 1], points[k]
-    below = supply_at[k - 1]
-    bids_above = bids_at[k]
-    left_for_consumers = below - bids_above
-    if left_for_consumers >= demand.quantity(lo):
-        # Bids at exactly `lo` are the marginal buyers: they take what consumers leave.
-        return _clear_at_point(lo, offer_qty, asks, live, bid_qty, bid_limit, demand)
-    if left_for_consumers > demand.quantity(hi):
-        price = demand.price(left_for_consumers)
-        accepted = np.where(live & (asks <= lo), offer_qty, 0.0)
-        filled = np.where(bids_live & (bid_limit >= hi), bid_qty, 0.0)
-        return Clearing(price, accepted, filled, float(left_for_consumers), 0.0)
-    return _clear_at_point(hi, offer_qty, asks, live, bid_qty, bid_limit, demand)
-
-
-def _clear_one_offer(
-    offer_qty: np.ndarray, offer_ask: np.ndarray, demand: DemandCurve, price_cap: float
-) -> Clearing:
-    """`clear_market` for one live offer and no bids (a region one seller serves): the same
-    steps and arithmetic without the sorting, since its ask and the cap are the only
-    candidate prices. A test holds it to the general path's answers exactly."""
-    qty = float(offer_qty[0])
-    ask = min(max(float(offer_ask[0]), 0.0), price_cap)
-    none = np.zeros(0)
-    at_ask, at_cap = demand.quantity(ask), demand.quantity(price_cap)
-    if qty < at_ask and qty < at_cap:
-        shortage = max(float(at_cap) - qty, 0.0)
-        return Clearing(price_cap, np.array([qty]), none, qty, shortage)
-    if qty >= at_ask:
-        price = ask
-    elif qty > at_cap:
-        return Clearing(demand.price(qty), np.array([qty]), none, qty, 0.0)
-    else:
-        price = price_cap
-    consumption = float(demand.quantity(price))
-    # Under the price it sells in full; at the price it is marginal and sells what consumers
-    # take, up to all of it.
-    sold = qty if ask < price else qty * _share(min(qty, consumption), qty)
-    return Clearing(float(price), np.array([sold]), none, consumption, 0.0)
-
-
-def _clear_at_point(
-    price: float,
-    offer_qty: np.ndarray,
-    asks: np.ndarray,
-    live: np.ndarray,
-    bid_qty: np.ndarray,
-    bid_limit: np.ndarray,
-    demand: DemandCurve,
-) -> Clearing:
-    """Settle at a price where an offer or a bid is marginal; the marginal side is pro-rated."""
-    consumption = float(demand.quantity(price))
-    supply_below = float(offer_qty[live & (asks < price)].sum())
-    supply_at = float(offer_qty[live & (asks == price)].sum())
-    bids_above = float(bid_qty[bid_limit > price].sum())
-    bids_at = float(bid_qty[bid_limit == price].sum())
-    wanted = consumption + bids_above
-    # Demand above the price is met in full; marginal offers and marginal bids meet in between.
-    traded = min(supply_below + supply_at, wanted + bids_at)
-    offer_share = _share(traded - supply_below, supply_at)
-    bid_share = _share(traded - wanted, bids_at)
-    accepted = np.where(
-        live & (asks < price),
+    bids = 0 if bid_qty is None else len(bid_qty)
+    trade = clear_regions(
         offer_qty,
-        np.where(live & (asks == price), offer_qty * offer_share, 0.0),
+        offer_ask,
+        np.zeros(len(offer_qty), int),
+        Routes(np.zeros((1, 1)), np.zeros((1, 1))),
+        [demand],
+        price_cap,
+        bid_qty,
+        bid_limit,
+        np.zeros(bids, int),
     )
-    filled = np.where(
-        bid_limit > price, bid_qty, np.where(bid_limit == price, bid_qty * bid_share, 0.0)
+    return Clearing(
+        float(trade.prices[0]),
+        trade.accepted,
+        trade.filled,
+        float(trade.consumption[0]),
+        float(trade.shortage[0]),
     )
-    return Clearing(float(price), accepted, filled, consumption, 0.0)
 
 
 def _share(amount: float, pool: float) -> float:
     if pool <= 0.0:
         return 0.0
     return min(max(amount / pool, 0.0), 1.0)
+
+
+# --- several regions linked by trade --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What it costs to ship from each origin to each region, as wedges between the price buyers
+    pay there (p) and what the seller nets at the gate (n): p = (n + cost) * (1 + duty).
+
+    cost[o, r] is USD/kg (freight, a compliance charge; negative for an export subsidy; inf
+    where the route is closed); duty[o, r] is an ad valorem share levied on the landed value.
+    """
+
+    cost: np.ndarray
+    duty: np.ndarray
+
+    def landed(self, origin: int, region: int, netback: float) -> float:
+        return (netback + self.cost[origin, region]) * (1.0 + self.duty[origin, region])
+
+    def netback(self, origin: int, region: int, price: float) -> float:
+        return price / (1.0 + self.duty[origin, region]) - self.cost[origin, region]
+
+
+@dataclass(frozen=True)
+class Trade:
+    """What the linked regions did in one quarter (tonnes, USD/kg)."""
+
+    prices: np.ndarray  # per region; NaN where no one buys
+    netbacks: np.ndarray  # per origin, at the gate, for its home-region sales (NaN: sold nowhere)
+    export_netbacks: np.ndarray  # per origin, for exports (above `netbacks` when a quota binds)
+    flows: np.ndarray  # [origin, region] tonnes shipped
+    accepted: np.ndarray  # per offer, tonnes sold
+    filled: np.ndarray  # per bid, tonnes bought
+    consumption: np.ndarray  # per region, tonnes consumers took
+    shortage: np.ndarray  # per region, consumer demand unmet at the price cap
+    arcs: frozenset[tuple[int, int]]  # the routes goods took: a hint for the next quarter
+
+
+def clear_regions(
+    offer_qty: np.ndarray,
+    offer_ask: np.ndarray,
+    offer_origin: np.ndarray,
+    routes: Routes,
+    demands: list[DemandCurve],
+    price_cap: float,
+    bid_qty: np.ndarray | None = None,
+    bid_limit: np.ndarray | None = None,
+    bid_region: np.ndarray | None = None,
+    export_cap: np.ndarray | None = None,
+    home: np.ndarray | None = None,
+    arcs: frozenset[tuple[int, int]] | None = None,
+) -> Trade:
+    """Clear regions linked by trade as one spatial price equilibrium (Samuelson 1952;
+    Takayama and Judge 1971).
+
+    Every offer (tonnes, ask at its origin's gate) may go to any region its origin has a route
+    to, and goes where it nets the most. After clearing no profitable arbitrage is left: where
+    goods flow from an origin to a region the price there is the origin's netback carried along
+    the route; where they do not, the price is no higher. Each region clears like one market
+    (merit order, price-limited bids, the price cap, shortage). `export_cap[o]` (t, inf for
+    none) caps what origin o ships outside its `home[o]` region: a binding quota splits its
+    netbacks, so exports earn a rent over home sales.
+
+    `arcs` (the routes used last quarter) is only where the search starts; the answer does not
+    depend on it.
+    """
+    offer_qty = np.where(np.asarray(offer_qty, float) > 0, np.asarray(offer_qty, float), 0.0)
+    offer_ask = np.asarray(offer_ask, float)
+    offer_origin = np.asarray(offer_origin, int)
+    bid_qty = np.zeros(0) if bid_qty is None else np.asarray(bid_qty, float)
+    bid_limit = np.zeros(0) if bid_limit is None else np.asarray(bid_limit, float)
+    bid_region = np.zeros(0, int) if bid_region is None else np.asarray(bid_region, int)
+    n_origins, n_regions = routes.cost.shape
+    if price_cap <= 0:
+        raise ValueError("price_cap must be positive")
+    if np.any((bid_limit >= price_cap) & (bid_qty > 0)):
+        raise ValueError("bid limits must be below the price cap")
+    problem = _Problem(
+        offer_qty,
+        offer_ask,
+        offer_origin,
+        routes,
+        demands,
+        price_cap,
+        bid_qty,
+        bid_limit,
+        bid_region,
+        n_origins,
+        n_regions,
+    )
+    solution = problem.solve(arcs)
+    if export_cap is None or home is None:
+        return solution.trade()
+    export_cap, home = np.asarray(export_cap, float), np.asarray(home, int)
+    exports = [0.0] * n_origins
+    for (o, r), flow in solution.flows.items():
+        if r != home[o]:
+            exports[o] += flow
+    over = np.flatnonzero(np.array(exports) > export_cap * (1 + 1e-12) + 1e-9)
+    if not over.size:
+        return solution.trade()
+    return _clear_with_quotas(problem, export_cap, home, over)
+
+
+def _clear_with_quotas(
+    problem: _Problem, export_cap: np.ndarray, home: np.ndarray, capped: np.ndarray
+) -> Trade:
+    """An origin whose export quota binds ships exactly its quota abroad: the cheapest tonnes
+    of its merit order take the licences, and the rest can only be sold at home. So it becomes
+    two origins: the quota (sold abroad whatever it nets there) and the remainder (home only)."""
+    qty, ask, origin = problem.qty.copy(), problem.ask.copy(), problem.origin.copy()
+    cost, duty = problem.routes.cost.copy(), problem.routes.duty.copy()
+    n_o = problem.n_origins
+    extra_cost, extra_duty = [], []
+    quota_offer = {}
+    for o in capped:
+        take = float(export_cap[o])
+        for row in problem.rows[o]:  # the licensed tonnes come off the cheap end of the home stack
+            used = min(qty[row], take)
+            qty[row] -= used
+            take -= used
+        licensed = float(export_cap[o]) - take
+        quota_offer[int(o)] = len(qty)
+        qty = np.append(qty, licensed)
+        ask = np.append(ask, -np.inf)  # licensed tonnes sell abroad whatever they net
+        origin = np.append(origin, n_o + len(extra_cost))
+        row_cost = cost[o].copy()
+        row_cost[home[o]] = np.inf  # the licence is for export
+        extra_cost.append(row_cost)
+        extra_duty.append(duty[o].copy())
+        cost[o] = np.where(np.arange(problem.n_regions) == home[o], cost[o, home[o]], np.inf)
+    split = _Problem(
+        qty,
+        ask,
+        origin,
+        Routes(np.vstack([cost, *extra_cost]), np.vstack([duty, *extra_duty])),
+        problem.demands,
+        problem.price_cap,
+        problem.bid_qty,
+        problem.bid_limit,
+        problem.bid_region,
+        n_o + len(extra_cost),
+        problem.n_regions,
+    )
+    whole = split.solve(None).trade()
+    # Fold the quota origins back into their parents.
+    flows = whole.flows[:n_o].copy()
+    export_netbacks = whole.netbacks[:n_o].copy()
+    for k, o in enumerate(capped):
+        flows[o] += whole.flows[n_o + k]
+        export_netbacks[o] = whole.netbacks[n_o + k]
+    accepted = whole.accepted[: len(problem.qty)].copy()
+    for o in quota_offer:  # the quota origin sells in merit order over its whole stack
+        sold = float(flows[o].sum())
+        for row in problem.rows[o]:
+            accepted[row] = min(problem.qty[row], sold)
+            sold -= accepted[row]
+    return Trade(
+        whole.prices,
+        whole.netbacks[:n_o],
+        export_netbacks,
+        flows,
+        accepted,
+        whole.filled,
+        whole.consumption,
+        whole.shortage,
+        frozenset(a for a in whole.arcs if a[0] < n_o),
+    )
+
+
+@dataclass
+class _Solution:
+    """One forest's answer, in plain lists until the search settles on it."""
+
+    problem: _Problem
+    arcs: frozenset[tuple[int, int]]
+    prices: list[float]
+    netbacks: list[float]
+    flows: dict[tuple[int, int], float]  # on the forest's routes
+    sold: list[float]  # per origin, tonnes
+    margins: list[tuple[int, int, int, float]]  # origin, offers sold in full, marginal, share
+    filled: list[float]
+    consumption: list[float]
+    shortage: list[float]
+    received: list[float]  # per region, consumers' and bidders' tonnes
+
+    def flow_table(self) -> np.ndarray:
+        table = np.zeros((self.problem.n_origins, self.problem.n_regions))
+        for arc, flow in self.flows.items():
+            table[arc] = flow
+        return table
+
+    def accepted(self) -> np.ndarray:
+        p = self.problem
+        accepted = np.zeros(len(p.qty))
+        for o, full, marginal, share in self.margins:
+            rows = p.rows[o]
+            accepted[rows[:full]] = p.qty[rows[:full]]
+            accepted[rows[full:marginal]] = p.qty[rows[full:marginal]] * share
+        return accepted
+
+    def trade(self, export_netbacks: list[float] | None = None) -> Trade:
+        netbacks = np.array(self.netbacks)
+        return Trade(
+            np.array(self.prices),
+            netbacks,
+            netbacks.copy() if export_netbacks is None else np.array(export_netbacks),
+            self.flow_table(),
+            self.accepted(),
+            np.array(self.filled),
+            np.array(self.consumption),
+            np.array(self.shortage),
+            self.arcs,
+        )
+
+
+class _Problem:
+    """One quarter's spatial equilibrium, solved as a forest of routes in use.
+
+    Within a tree of routes every price and netback is an increasing affine function of one
+    number (the price in the tree's first region), so the tree clears as one market along that
+    line. The search adds a route where arbitrage pays and drops one that would carry goods
+    backwards, as the network simplex does, until neither is left.
+    """
+
+    def __init__(
+        self,
+        qty: np.ndarray,
+        ask: np.ndarray,
+        origin: np.ndarray,
+        routes: Routes,
+        demands: list[DemandCurve],
+        price_cap: float,
+        bid_qty: np.ndarray,
+        bid_limit: np.ndarray,
+        bid_region: np.ndarray,
+        n_origins: int,
+        n_regions: int,
+    ) -> None:
+        self.qty, self.ask, self.origin = qty, ask, origin
+        self.routes, self.demands, self.price_cap = routes, demands, float(price_cap)
+        self.bid_qty, self.bid_limit, self.bid_region = bid_qty, bid_limit, bid_region
+        self.n_origins, self.n_regions = n_origins, n_regions
+        self.cost = routes.cost.tolist()
+        self.duty = routes.duty.tolist()
+        self.allowed = [
+            (o, r)
+            for o in range(n_origins)
+            for r in range(n_regions)
+            if math.isfinite(self.cost[o][r])
+        ]
+        # Each origin's live offers in merit order: rows, asks and the tonnes up to each.
+        order = np.lexsort((ask, origin))
+        order = order[qty[order] > 0]
+        bounds = np.searchsorted(origin[order], np.arange(n_origins + 1)).tolist()
+        asks, tonnes = ask[order].tolist(), qty[order].tolist()
+        self.rows = [order[bounds[o] : bounds[o + 1]] for o in range(n_origins)]
+        self.asks = [asks[bounds[o] : bounds[o + 1]] for o in range(n_origins)]
+        self.cum = [
+            list(accumulate(tonnes[bounds[o] : bounds[o + 1]], initial=0.0))
+            for o in range(n_origins)
+        ]
+        self.sells = [len(a) > 0 for a in self.asks]
+        self.min_ask = [a[0] if a else math.inf for a in self.asks]
+        self.bids: list[list[int]] = [[] for _ in range(n_regions)]
+        for i, (want, r) in enumerate(zip(bid_qty.tolist(), bid_region.tolist(), strict=True)):
+            if want > 0:
+                self.bids[r].append(i)
+        self.at_cap = [d.quantity(self.price_cap) if d.reference_qty > 0 else 0.0 for d in demands]
+        self.buys = [demands[r].reference_qty > 0 or bool(self.bids[r]) for r in range(n_regions)]
+        self.tol = 1e-9 * self.price_cap
+
+    def netback(self, o: int, r: int, price: float) -> float:
+        return price / (1.0 + self.duty[o][r]) - self.cost[o][r]
+
+    # --- the search over forests of routes -----------------------------------------------------
+
+    def solve(self, hint: frozenset[tuple[int, int]] | None) -> _Solution:
+        forest = self._start(hint)
+        seen: set[frozenset[tuple[int, int]]] = set()
+        while forest not in seen:
+            seen.add(forest)
+            sol = self._solve_forest(forest)
+            shipped = max(1.0, sum(sol.sold))
+            backwards = [a for a in forest if sol.flows.get(a, 0.0) < -1e-9 * shipped]
+            if backwards:
+                forest = forest - {min(backwards, key=lambda a: sol.flows[a])}
+                continue
+            entering = self._best_arbitrage(sol, forest)
+            if entering is None:
+                return sol
+            forest = self._enter(forest, entering, sol)
+        return self._exhaustive()
+
+    def _useful(self, arc: tuple[int, int]) -> bool:
+        return self.sells[arc[0]] and self.buys[arc[1]]
+
+    def _start(self, hint: frozenset[tuple[int, int]] | None) -> frozenset[tuple[int, int]]:
+        """Last quarter's routes, else the cheapest routes that make no cycle."""
+        candidates = [a for a in (hint or ()) if a in self.allowed] or sorted(
+            self.allowed, key=lambda a: self.cost[a[0]][a[1]]
+        )
+        forest: set[tuple[int, int]] = set()
+        for arc in candidates:
+            if self._useful(arc) and not _path(forest, arc):
+                forest.add(arc)
+        return frozenset(forest)
+
+    def _supply_prices(self, sol: _Solution) -> list[tuple[int, float]]:
+        """Each origin with offers and the least it would take at its gate for more."""
+        return [
+            (o, sol.netbacks[o] if sol.sold[o] > 0 else self.min_ask[o])
+            for o in range(self.n_origins)
+            if self.sells[o]
+        ]
+
+    def _gain(self, sol: _Solution, o: int, r: int) -> float:
+        """What origin o would gain a kg by shipping to region r (<= 0: nothing)."""
+        there = self.netback(o, r, sol.prices[r])
+        if sol.sold[o] > 0:
+            return there - sol.netbacks[o]
+        # It sells nothing: only offers it could sell there count.
+        return there - self.min_ask[o]
+
+    def _best_arbitrage(self, sol: _Solution, forest) -> tuple[int, int] | None:
+        """The unused route that pays most; else one that joins a region left short at its cap
+        to another tree and nets as much as the origin gets there (a tie: short regions share
+        what there is in proportion)."""
+        best, gain, tie = None, self.tol, None
+        for arc in self.allowed:
+            if arc in forest or not self._useful(arc):
+                continue
+            g = self._gain(sol, *arc)
+            if g > gain:
+                best, gain = arc, g
+            elif g >= -self.tol and sol.shortage[arc[1]] > 0 and not _path(forest, arc):
+                tie = tie or arc
+        return best or tie
+
+    def _enter(self, forest, arc, sol: _Solution) -> frozenset[tuple[int, int]]:
+        cycle = _path(forest, arc)
+        if not cycle:
+            return forest | {arc}
+        # The route that leaves is the one carrying least on the cycle the new route closes.
+        leaving = min(cycle, key=lambda a: sol.flows.get(a, 0.0))
+        return (forest - {leaving}) | {arc}
+
+    def _exhaustive(self) -> _Solution:
+        """Every forest of the useful routes, for the rare market the search cycles on."""
+        arcs = [a for a in self.allowed if self._useful(a)]
+        best, worst = None, math.inf
+        for size in range(len(arcs), -1, -1):
+            for subset in combinations(arcs, size):
+                forest: set[tuple[int, int]] = set()
+                for arc in subset:
+                    if _path(forest, arc):
+                        break
+                    forest.add(arc)
+                else:
+                    sol = self._solve_forest(frozenset(forest))
+                    bad = self._violation(sol, forest)
+                    if bad <= self.tol:
+                        return sol
+                    if bad < worst:
+                        best, worst = sol, bad
+        return best
+
+    def _violation(self, sol: _Solution, forest) -> float:
+        worst = max([0.0, *(-sol.flows.get(a, 0.0) for a in forest)])
+        for arc in self.allowed:
+            if arc not in forest and self._useful(arc):
+                worst = max(worst, self._gain(sol, *arc))
+        return worst
+
+    # --- one forest --------------------------------------------------------------------------
+
+    def _solve_forest(self, forest: frozenset[tuple[int, int]]) -> _Solution:
+        n_o, n_r = self.n_origins, self.n_regions
+        nan = math.nan
+        sol = _Solution(
+            self,
+            forest,
+            [nan] * n_r,
+            [nan] * n_o,
+            {},
+            [0.0] * n_o,
+            [],
+            [0.0] * len(self.bid_qty),
+            [0.0] * n_r,
+            [0.0] * n_r,
+            [0.0] * n_r,
+        )
+        placed = [False] * n_r
+        for r0 in range(n_r):
+            if placed[r0]:
+                continue
+            # Map every node of r0's tree to an affine function of the price in r0.
+            maps_r: dict[int, tuple[float, float]] = {r0: (1.0, 0.0)}
+            maps_o: dict[int, tuple[float, float]] = {}
+            tree: list[tuple[int, int]] = []
+            grew = True
+            while grew:
+                grew = False
+                for o, r in forest:
+                    if r in maps_r and o not in maps_o:
+                        a, b = maps_r[r]
+                        d, c = 1.0 + self.duty[o][r], self.cost[o][r]
+                        maps_o[o] = (a / d, b / d - c)
+                    elif o in maps_o and r not in maps_r:
+                        g, h = maps_o[o]
+                        d, c = 1.0 + self.duty[o][r], self.cost[o][r]
+                        maps_r[r] = (g * d, (h + c) * d)
+                    else:
+                        continue
+                    tree.append((o, r))
+                    grew = True
+            for r in maps_r:
+                placed[r] = True
+            self._clear_tree(maps_r, maps_o, tree, sol)
+        # A region of bidders only where nothing arrives is priced at what the cheapest supply
+        # would cost landed there, or at its highest bid if that is more (then the search
+        # sees the trade that pays), whichever forest found it.
+        for r in range(n_r):
+            if self.buys[r] and self.at_cap[r] == 0 and sol.received[r] == 0:
+                landed = [
+                    (n + self.cost[o][r]) * (1.0 + self.duty[o][r])
+                    for o, n in self._supply_prices(sol)
+                    if math.isfinite(self.cost[o][r])
+                ]
+                if landed:
+                    highest = max(float(self.bid_limit[i]) for i in self.bids[r])
+                    sol.prices[r] = max(min(self.price_cap, max(min(landed), 0.0)), highest)
+        return sol
+
+    def _clear_tree(self, maps_r, maps_o, tree, sol: _Solution) -> None:
+        cap = self.price_cap
+        cap_at = {r: (cap - b) / a for r, (a, b) in maps_r.items()}
+        # Offers: each origin's merit order as points on the line where each starts to sell.
+        offers = [
+            (o, [(ask - h) / g for ask in self.asks[o]], self.cum[o])
+            for o, (g, h) in maps_o.items()
+            if self.asks[o]
+        ]
+        # Bids: stockpiles at their limits, and each region's consumers at its cap, where they
+        # take whatever they get up to D(cap); under the cap consumers follow the smooth part.
+        bids = [
+            (i, (float(self.bid_limit[i]) - maps_r[r][1]) / maps_r[r][0], float(self.bid_qty[i]))
+            for r in maps_r
+            for i in self.bids[r]
+        ]
+        bids += [(-1 - r, cap_at[r], self.at_cap[r]) for r in maps_r if self.at_cap[r] > 0]
+        curves = [
+            (self.demands[r], a, b, cap_at[r], self.at_cap[r])
+            for r, (a, b) in maps_r.items()
+            if self.demands[r].reference_qty > 0
+        ]
+        line = _Line(offers, bids, curves, max(cap_at.values()))
+        level, offer_share, bid_share, below = line.clear()
+
+        for o, points, cum in offers:
+            full = bisect_right(points, level) if below else bisect_left(points, level)
+            marginal = full if below else bisect_right(points, level)
+            sol.margins.append((o, full, marginal, offer_share))
+            sol.sold[o] = cum[full] + (cum[marginal] - cum[full]) * offer_share
+        received = dict.fromkeys(maps_r, 0.0)
+        for key, limit, want in bids:
+            took = want if limit > level or (below and limit >= level) else 0.0
+            if limit == level and not below:
+                took = want * bid_share
+            if key >= 0:
+                sol.filled[key] = took
+                received[int(self.bid_region[key])] += took
+            else:  # a region's consumers at its cap
+                r = -1 - key
+                if level >= cap_at[r]:
+                    sol.consumption[r] = took
+                    sol.shortage[r] = max(self.at_cap[r] - took, 0.0)
+        for r, (a, b) in maps_r.items():
+            if self.demands[r].reference_qty > 0 and level < cap_at[r]:
+                sol.consumption[r] = float(self.demands[r].quantity(a * level + b))
+            received[r] += sol.consumption[r]
+            sol.received[r] = received[r]
+            if self.buys[r]:
+                sol.prices[r] = cap if level >= cap_at[r] else min(a * level + b, cap)
+        for o, (g, h) in maps_o.items():
+            sol.netbacks[o] = g * level + h
+        # Flows along the tree from each node's balance, peeling leaves.
+        balance = {("o", o): sol.sold[o] for o in maps_o}
+        balance.update({("r", r): -received[r] for r in maps_r})
+        edges = list(tree)
+        while edges:
+            degree: dict[tuple[str, int], int] = {}
+            for o, r in edges:
+                degree[("o", o)] = degree.get(("o", o), 0) + 1
+                degree[("r", r)] = degree.get(("r", r), 0) + 1
+            for o, r in edges:
+                if degree[("o", o)] == 1:
+                    flow = balance[("o", o)]
+                elif degree[("r", r)] == 1:
+                    flow = -balance[("r", r)]
+                else:
+                    continue
+                sol.flows[o, r] = flow
+                balance[("o", o)] -= flow
+                balance[("r", r)] += flow
+                edges.remove((o, r))
+                break
+
+
+def _path(forest, arc: tuple[int, int]) -> list[tuple[int, int]]:
+    """The routes of `forest` that join arc's origin to its region ([] if none do)."""
+    start, goal = ("o", arc[0]), ("r", arc[1])
+    back: dict[tuple[str, int], Any] = {start: None}
+    frontier = [start]
+    while frontier:
+        node = frontier.pop()
+        for o, r in forest:
+            if node == ("o", o):
+                nxt = ("r", r)
+            elif node == ("r", r):
+                nxt = ("o", o)
+            else:
+                continue
+            if nxt not in back:
+                back[nxt] = (node, (o, r))
+                frontier.append(nxt)
+    if goal not in back:
+        return []
+    path, node = [], goal
+    while back[node] is not None:
+        node, a = back[node]
+        path.append(a)
+    return path
+
+
+class _Line:
+    """One tree of routes cleared as one market along its line (see `_Problem`): the steps of
+    `clear_market`, on the line instead of one region's price.
+
+    `offers` are (origin, points where each offer starts to sell, in order, tonnes up to each);
+    `bids` are (key, limit, tonnes), taken at or under their limits; `curves` are the consumers
+    under their caps: (curve, slope, intercept, cap point, demand at the cap).
+    """
+
+    def __init__(self, offers, bids, curves, top: float) -> None:
+        self.offers, self.bids, self.curves, self.top = offers, bids, curves, top
+        self.limits = sorted(limit for _, limit, _ in bids)
+        wants = [w for _, w in sorted((limit, want) for _, limit, want in bids)]
+        self.from_top = [*[*accumulate(wants[::-1])][::-1], 0.0]
+
+    def supply(self, level: float) -> float:
+        """Tonnes offered at or under `level`."""
+        return sum(cum[bisect_right(points, level)] for _, points, cum in self.offers)
+
+    def bid(self, level: float) -> float:
+        """Tonnes bid at or over `level`."""
+        return self.from_top[bisect_left(self.limits, level)]
+
+    def smooth(self, level: float) -> float:
+        """Consumers' demand under their caps at `level`, less what they take at the cap."""
+        total = 0.0
+        for curve, a, b, cap_at, at_cap in self.curves:
+            if level < cap_at:
+                total += curve.quantity(a * level + b) - at_cap
+        return total
+
+    def clear(self) -> tuple[float, float, float, bool]:
+        """(level, share of the marginal offers sold, share of the marginal bids taken, whether
+        the level lies strictly between two points: then offers at or under the lower one sell
+        in full and bids at or over the upper one are taken in full)."""
+        points = sorted(
+            {p for _, pts, _ in self.offers for p in pts if p <= self.top}
+            | {limit for limit in self.limits if limit <= self.top}
+            | {self.top}
+        )
+
+        def covered(k: int) -> bool:
+            p = points[k]
+            return self.supply(p) >= self.smooth(p) + self.bid(p)
+
+        lo_k, hi_k = 0, len(points)  # the first covered point, by bisection (it is monotone)
+        while lo_k < hi_k:
+            mid = (lo_k + hi_k) // 2
+            if covered(mid):
+                hi_k = mid
+            else:
+                lo_k = mid + 1
+        if lo_k == len(points):
+            # Supply runs out even where every price is at its cap: all of it sells, to the
+            # buyers whose region nets sellers the most.
+            return self._at(self.top, everything=True)
+        k = lo_k
+        if k == 0:
+            return self._at(points[0])
+        lo, hi = points[k - 1], points[k]
+        left = self.supply(lo) - self.bid(hi)
+        if left >= self.smooth(lo):
+            return self._at(lo)
+        if left > self.smooth(hi):
+            return self.solve(left, lo, hi), 1.0, 1.0, True
+        return self._at(hi)
+
+    def _at(self, level: float, everything: bool = False) -> tuple[float, float, float, bool]:
+        """Settle where an offer or a bid is marginal: the marginal side is pro-rated."""
+        below = sum(cum[bisect_left(pts, level)] for _, pts, cum in self.offers)
+        upto = self.supply(level)
+        above = self.from_top[bisect_right(self.limits, level)]
+        at_b = self.bid(level) - above
+        wanted = self.smooth(level) + above
+        traded = upto if everything else min(upto, wanted + at_b)
+        return level, _share(traded - below, upto - below), _share(traded - wanted, at_b), False
+
+    def solve(self, target: float, lo: float, hi: float) -> float:
+        """The level in (lo, hi) where the smooth demand equals `target` (it falls along the
+        line): in closed form for one region, else by safeguarded Newton steps."""
+        if len(self.curves) == 1:
+            curve, a, b, _, at_cap = self.curves[0]
+            return (curve.price(target + at_cap) - b) / a
+        lo = max(lo, *(-b / a for _, a, b, _, _ in self.curves))  # where prices are positive
+        level = 0.5 * (lo + hi)
+        for _ in range(200):
+            gap = self.smooth(level) - target
+            if gap > 0:
+                lo = level
+            else:
+                hi = level
+            if gap == 0 or hi - lo <= 4 * math.ulp(max(abs(lo), abs(hi))):
+                break
+            slope = sum(
+                curve.elasticity * curve.quantity(a * level + b) / (a * level + b) * a
+                for curve, a, b, cap_at, _ in self.curves
+                if level < cap_at
+            )
+            step = level - gap / slope if slope < 0 else math.nan
+            level = step if lo < step < hi else 0.5 * (lo + hi)
+        return level

@@ -94,22 +94,3 @@ def test_books_close_and_the_price_is_an_equilibrium(offer_list, bid_list, elast
         assert r.shortage == 0.0
     else:
         assert r.consumption + r.shortage == pytest.approx(curve.quantity(cap), rel=1e-9)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.floats(1e-3, 1e5),
-    st.one_of(st.just(0.0), st.floats(0, 2000), st.just(500.0)),
-    st.floats(-1.5, -0.05),
-    st.floats(1.0, 1e5),
-)
-def test_one_seller_without_bids_clears_exactly_as_the_general_path(qty, ask, elasticity, ref):
-    """A region one seller serves takes a shortcut; it must give the general answer to the bit
-    (a second, empty offer sends the same market down the general path)."""
-    curve = DemandCurve(ref, 50.0, elasticity)
-    short = clear_market(np.array([qty]), np.array([ask]), curve, 500.0)
-    general = clear_market(np.array([qty, 0.0]), np.array([ask, 10.0]), curve, 500.0)
-    assert short.price == general.price
-    assert short.accepted[0] == general.accepted[0] and general.accepted[1] == 0.0
-    assert short.consumption == general.consumption and short.shortage == general.shortage
-    assert short.filled.size == general.filled.size == 0
