@@ -1,4 +1,5 @@
-"""What every allied firm does alike: keep books, settle a quarter, invest, go bankrupt.
+"""What every allied firm does alike: keep books, run or idle or close, settle a quarter, invest,
+go bankrupt.
 
 Firms of one kind share a `FirmBook`, one numpy array per quantity, and each rule is written
 once as an array expression over all of them. A Mesa agent per firm is a view onto its row, so
@@ -15,8 +16,16 @@ import mesa
 import numpy as np
 
 _NONE = np.zeros(0, dtype=int)  # no rows
+_QUIET = {"idle": _NONE, "restart": _NONE, "close": _NONE, "short": _NONE}  # a quarter of no moves
 EQUITY_SHARE = 0.3  # share of an investment paid from the firm's own cash; the rest is borrowed
 EXPECTATION_WEIGHT = 0.25  # weight of the latest realised price in the expected price
+HORIZON = 4  # quarters of output over which a firm weighs what idling and restarting cost it
+IDLE_BEFORE_CLOSING = 8  # quarters on care and maintenance without recovery before it closes
+
+# A firm's state. In business: running, idle (care and maintenance), restarting. Out: closed
+# (its own decision; the plant is sold) or bankrupt (cash and its backer's money are gone).
+RUNNING, IDLE, RESTARTING, CLOSED, BANKRUPT = range(5)
+STATES = ("running", "idle", "restarting", "closed", "bankrupt")
 
 
 def capital_recovery(rate: float, years: int) -> float:
@@ -39,6 +48,11 @@ class FirmBook:
         "lead_time",
         "expansion",
         "capex",
+        "idle_cost",
+        "restart_cost",
+        "restart_lag",
+        "salvage",
+        "backer_cash",
     )
 
     def __init__(
@@ -59,10 +73,15 @@ class FirmBook:
         self.country_idx = np.array([countries.index(c) for c in self.country], dtype=int)
         self.interest = self.debt * finance.interest_rate  # USD m/yr owed on debt
         self.soft_debt = np.zeros(n)  # USD m of debt lent by governments at the concessional rate
-        self.alive = np.ones(n, bool)
-        self.bankrupt_quarter = np.full(n, -1)
+        self.alive = np.ones(n, bool)  # in business: running, idle or restarting
+        self.state = np.full(n, RUNNING)
+        self.state_since = np.zeros(n, int)  # quarter it entered its state
+        self.bankrupt_quarter = np.full(n, -1)  # quarter it left business, closed or bankrupt
         self.building = np.zeros(n)  # t/yr under construction
         self.ready_quarter = np.full(n, -1)
+        self.restart_quarter = np.full(n, -1)
+        self.repaid = np.zeros(n)  # USD m of debt repaid this quarter
+        self.building_debt = np.zeros(n)  # USD m borrowed for a project not yet finished
         self.expected_price = np.full(n, float(reference_price))
         self.offered = np.zeros(n)  # t this quarter
         self.sold = np.zeros(n)
@@ -85,6 +104,95 @@ class FirmBook:
             self.interest[row] = value * self.finance.interest_rate
 
     # --- what the others read of this population ---------------------------------------------
+
+    def running(self) -> np.ndarray:
+        return self.state == RUNNING
+
+    @property
+    def idle(self) -> np.ndarray:
+        """In business with its plant not producing: on care and maintenance or restarting."""
+        return (self.state == IDLE) | (self.state == RESTARTING)
+
+    @property
+    def bankrupt(self) -> np.ndarray:
+        return self.state == BANKRUPT
+
+    @property
+    def closed(self) -> np.ndarray:
+        return self.state == CLOSED
+
+    def idled_capacity(self) -> float:
+        """t/yr of plants in business but not producing (idle or restarting)."""
+        return float(self.capacity[self.idle].sum())
+
+    def band(self) -> np.ndarray:
+        """Half-width (USD/kg) of each firm's hysteresis band (Dixit 1989): what restarting
+        would cost it after idling, spread over a year's output. It keeps running at a price
+        this far under its cash cost, and restarts only when it expects this far over."""
+        output = np.maximum(self.capacity / 4.0 * HORIZON, 1e-9)  # t over the horizon
+        restart = self.restart_cost * self.capex * self.capacity / 1000.0  # USD m
+        return restart * 1000.0 / output
+
+    def decide(self, quarter: int, floor_support: np.ndarray) -> dict[str, np.ndarray]:
+        """Run, idle, restart or close, from the price each firm expects (or a floor it can
+        count on). Returns the rows that idled, restarted and closed (with why) this quarter."""
+        expected = np.maximum(self.expected_price, floor_support)
+        if not (expected < self.cash_cost).any() and (self.state == RUNNING).all():
+            return _QUIET  # every plant runs and expects to cover its cash cost: nothing moves
+        band = self.band()
+        ready = (self.state == RESTARTING) & (quarter >= self.restart_quarter)
+        self._enter(ready, RUNNING, quarter)
+        idle = (self.state == RUNNING) & (expected < self.cash_cost - band) & (self.capacity > 0)
+        self._enter(idle, IDLE, quarter)
+        # Restart when it expects enough over its cash cost, and can pay for the restart and a
+        # quarter's running costs out of its own or its backer's cash.
+        cost = self.restart_cost * self.capex * self.capacity / 1000.0
+        affordable = self.cash + self.backer_cash >= cost + (self.fixed_cost + self.interest) / 4.0
+        restart = (self.state == IDLE) & (expected > self.cash_cost + band) & affordable
+        self.cash = np.where(restart, self.cash - cost, self.cash)
+        self.restart_quarter = np.where(
+            restart, quarter + self.restart_lag.astype(int), self.restart_quarter
+        )
+        self._enter(restart, RESTARTING, quarter)
+        # Close (sell the plant) rather than wait to go bankrupt: losses expected to persist
+        # and less than a year of cash to carry them, or long idle without recovery.
+        losing = self.alive & (expected < self.cash_cost) & (self.capacity > 0)
+        burn = self.year_of_costs(expected)
+        short = losing & (self.cash + self.backer_cash < burn)
+        # A backer with money left keeps an idle plant on care and maintenance.
+        stale = (
+            (self.state == IDLE)
+            & (quarter - self.state_since >= IDLE_BEFORE_CLOSING)
+            & (self.backer_cash <= 0)
+        )
+        close = (short | stale) & ~restart
+        self.cash = np.where(
+            close, self.cash + self.salvage * self.capex * self.capacity / 1000.0, self.cash
+        )
+        self._enter(close, CLOSED, quarter)
+        self.alive = self.state < CLOSED
+        self.bankrupt_quarter = np.where(close, quarter, self.bankrupt_quarter)
+        return {
+            "idle": np.flatnonzero(idle),
+            "restart": np.flatnonzero(restart),
+            "close": np.flatnonzero(close),
+            "short": np.flatnonzero(close & short),
+        }
+
+    def year_of_costs(self, price: np.ndarray) -> np.ndarray:
+        """USD m a firm would burn in a year in its state at `price`: its fixed costs (or its
+        care and maintenance cost), interest, debt repayment and any loss on its output."""
+        fixed = np.where(self.state == IDLE, self.idle_cost * self.fixed_cost, self.fixed_cost)
+        loss = np.where(
+            self.state == IDLE,
+            0.0,
+            np.maximum(self.cash_cost - price, 0.0) * self.capacity / 1000.0,
+        )
+        return fixed + self.interest + self.debt / self.finance.asset_life + loss
+
+    def _enter(self, rows: np.ndarray, state: int, quarter: int) -> None:
+        self.state = np.where(rows, state, self.state)
+        self.state_since = np.where(rows, quarter, self.state_since)
 
     def capacity_in_business(self) -> float:
         """t/yr of the firms not bankrupt."""
@@ -116,12 +224,25 @@ class FirmBook:
         return self.cash_cost + self.capex * (commercial + financing * (concessional - commercial))
 
     def settle(self, price: float, floor_paid: np.ndarray) -> None:
-        """Book the quarter: sales at the market price, floor top-ups, costs and interest."""
+        """Book the quarter: sales at the price its output nets (USD/kg), floor top-ups, costs
+        by state (a running plant's fixed costs, an idle one's care and maintenance), interest
+        and the quarter's debt repayment: 1 / (4 * `finance.asset_life`) of what it owes each
+        quarter (a declining balance), once the plant the debt paid for runs."""
         self.revenue = self.sold * price / 1000.0
         self.floor_received = floor_paid
-        costs = self.sold * self.cash_cost / 1000.0 + (self.fixed_cost + self.interest) / 4.0
+        fixed = np.where(self.state == IDLE, self.idle_cost * self.fixed_cost, self.fixed_cost)
+        costs = self.sold * self.cash_cost / 1000.0 + (fixed + self.interest) / 4.0
         self.profit = np.where(self.alive, self.revenue + floor_paid - costs, 0.0)
-        self.cash = self.cash + self.profit
+        # Project loans are repaid once the plant runs (a grace period while it is built).
+        owed = self.debt - self.building_debt
+        self.repaid = np.where(
+            self.alive, np.clip(owed / (4.0 * self.finance.asset_life), 0.0, owed), 0.0
+        )
+        kept = np.where(self.debt > 0, 1.0 - self.repaid / np.maximum(self.debt, 1e-12), 1.0)
+        self.debt = self.debt - self.repaid
+        self.interest = self.interest * kept
+        self.soft_debt = self.soft_debt * kept
+        self.cash = self.cash + self.profit - self.repaid
         realised = np.where(
             self.sold > 0, price + floor_paid * 1000.0 / np.maximum(self.sold, 1e-9), price
         )
@@ -129,15 +250,24 @@ class FirmBook:
             EXPECTATION_WEIGHT * realised
         )
 
-    def fail(self, quarter: int) -> np.ndarray:
-        """Firms whose cash has run out are bankrupt; returns their rows."""
+    def fail(self, quarter: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Firms whose cash has run out call on their backer; those the backer cannot carry
+        are bankrupt. Returns (rows a backer carried, what it put in, rows bankrupt)."""
+        short = self.alive & (self.cash < 0)
+        if not short.any():
+            return _NONE, np.zeros(0), _NONE
+        need = np.where(short, -self.cash + (self.fixed_cost + self.interest) / 4.0, 0.0)
+        put = np.minimum(need, self.backer_cash)
+        helped = np.flatnonzero(short & (put > 0))
+        self.cash = self.cash + put
+        self.backer_cash = self.backer_cash - put
         broke = self.alive & (self.cash < 0)
-        if not broke.any():
-            return _NONE
         failed = np.flatnonzero(broke)
+        self.state[failed] = BANKRUPT
+        self.state_since[failed] = quarter
         self.alive[failed] = False
         self.bankrupt_quarter[failed] = quarter
-        return failed
+        return helped, put[helped], failed
 
     def complete_projects(self, quarter: int) -> np.ndarray:
         ready = self.alive & (self.ready_quarter == quarter)
@@ -146,6 +276,7 @@ class FirmBook:
         done = np.flatnonzero(ready)
         self.capacity[done] += self.building[done]
         self.building[done] = 0.0
+        self.building_debt[done] = 0.0
         self.ready_quarter[done] = -1
         return done
 
@@ -174,6 +305,7 @@ class FirmBook:
         borrowed = (1 - EQUITY_SHARE) * cost[rows]
         self.cash[rows] -= EQUITY_SHARE * cost[rows]
         self.debt[rows] += borrowed
+        self.building_debt[rows] += borrowed
         self.soft_debt[rows] += borrowed * financing[rows]
         self.interest[rows] += borrowed * (
             (1 - financing[rows]) * interest_rate + financing[rows] * concessional_rate
@@ -231,5 +363,7 @@ class Firm(mesa.Agent):
         self.name = book.ids[row]
 
     def __repr__(self) -> str:
-        state = "alive" if self.alive else f"bankrupt in Q{self.bankrupt_quarter}"
+        state = STATES[self.book.state[self.row]]
+        if not self.alive:
+            state += f" in Q{self.bankrupt_quarter}"
         return f"<{type(self).__name__} {self.name} ({self.country}), {state}>"

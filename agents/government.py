@@ -107,10 +107,17 @@ class Government(mesa.Agent):
         if not self.in_force or m.shortage_last > 0:
             return 0.0, self.stockpile_buy_below
         gap = max(self.stockpile_target() - self.stockpile, 0.0)
-        affordable = self.stockpile_budget * 1000.0 / max(self.stockpile_buy_below, 1e-9)
-        return min(
-            gap, self.stockpile_target() / FILL_QUARTERS, affordable
-        ), self.stockpile_buy_below
+        # Sized at the price it expects to pay (last quarter's, up to its limit), so its budget
+        # runs out instead of shrinking by a share each quarter; a lot under 1 % of a quarter's
+        # fill is not worth buying.
+        expected = min(max(m.price_last["allied"], 0.0), self.stockpile_buy_below)
+        if not expected > 0:
+            expected = self.stockpile_buy_below
+        affordable = self.stockpile_budget * 1000.0 / max(expected, 1e-9)
+        lot = min(gap, self.stockpile_target() / FILL_QUARTERS, affordable)
+        if lot < 0.01 * self.stockpile_target() / FILL_QUARTERS:
+            lot = 0.0
+        return lot, self.stockpile_buy_below
 
     def stockpile_offer(self) -> tuple[float, float]:
         """(tonnes, ask USD/kg) to release: in a shortage or when the price is over its trigger."""
@@ -219,8 +226,9 @@ class ResponseGroup(mesa.Agent):
     def _dumping_flagged(self) -> bool:
         m = self.model
         supplier = m.supplier
-        net_price = m.price_last["allied"] / (1.0 + m.duty_last)
-        areeda_turner = supplier.sold["allied"] > 0 and net_price < supplier.cash_cost
+        # What it nets on allied sales at its gate, against the cost of what it sold.
+        net_price = m.price_last["allied"] / (1.0 + m.duty_last) - m.trade.freight
+        areeda_turner = supplier.sold["allied"] > 0 and net_price < supplier.average_cost
         under_cost = m.price_last["allied"] < m.producers.average_cash_cost()
         self.quarters_under_cost = self.quarters_under_cost + 1 if under_cost else 0
         cash_cost = self.quarters_under_cost >= self.flag_quarters

@@ -11,14 +11,15 @@ class ProducerBook(FirmBook):
     """The allied producers, one row each."""
 
     def offers(self, floor_support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Produce at full capacity whenever the price covers cash cost: (tonnes this quarter,
-        ask in USD/kg) per producer.
+        """A running plant offers its capacity: (tonnes this quarter, ask in USD/kg) per
+        producer. It sells at a price down to its hysteresis band under its cash cost, since
+        stopping and starting again would cost it more (Dixit 1989).
 
         A floor (`floor_support`, USD/kg, 0 where none) that covers a producer's cash cost makes
         it produce whatever the market price, since the government pays it the gap."""
-        quantity = np.where(self.alive, self.capacity / 4.0, 0.0)
+        quantity = np.where(self.running(), self.capacity / 4.0, 0.0)
         floor_backed = floor_support >= self.cash_cost
-        ask = np.where(floor_backed, 0.0, self.cash_cost)
+        ask = np.where(floor_backed, 0.0, np.maximum(self.cash_cost - self.band(), 0.0))
         return quantity, ask
 
     def runway(

@@ -42,8 +42,9 @@ class RecyclerBook(FirmBook):
         collected = np.minimum(
             self.collection_rate * price_ratio**self.collection_elasticity, MAX_COLLECTION
         )
-        quantity = np.where(self.alive, np.minimum(self.capacity / 4.0, collected * scrap), 0.0)
-        ask = np.where(floor_support >= self.cash_cost, 0.0, self.cash_cost)
+        quantity = np.where(self.running(), np.minimum(self.capacity / 4.0, collected * scrap), 0.0)
+        band = self.band()
+        ask = np.where(floor_support >= self.cash_cost, 0.0, np.maximum(self.cash_cost - band, 0.0))
         return quantity, ask
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -11,24 +12,32 @@ import numpy as np
 if TYPE_CHECKING:
     from market.model import MineralMarket
 
-REGIONS = ("allied", "world")
+REGIONS = ("home", "allied", "world")
+EXPORTS = ("allied", "world")
 
 
 class DominantSupplier(mesa.Agent):
-    """Sells into both regions and picks a strategy each quarter.
+    """The dominant side: a state-coordinated industry of plants that sells at home and exports,
+    and picks a campaign each quarter.
 
-    - market: a dominant firm facing a competitive fringe. It prices at the Lerner markup for the
-      elasticity of its residual demand, e = (perceived + (1 - s) * fringe) / s, where s is its
-      share; as rivals exit, s rises, e falls and the price goes up (recoupment).
-    - dump: floods the allied market at `dump_depth` under the lowest allied cash cost; the state
-      budget pays the profit it gives up against market play, and dumping ends when it is spent.
-    - restrict: an export quota caps allied-market sales at (1 - quota_cut) of the year before.
-    - adaptive: dumps when the allied producers' share of their market passes `adaptive_trigger`,
-      stops when `adaptive_exit_target` of their capacity has gone or the budget is spent, then
-      plays market (and so recoups).
+    Its capacity is split into `blocks` plants whose cash costs spread `cost_spread` either side
+    of `cash_cost`. Each plant asks its cost times the markup of its conduct (Bresnahan 1982):
+    P = c * e / (e - conduct), where e = (perceived + (1 - s) * fringe) / s is the elasticity of
+    the residual demand at its share s. At conduct 1 the state prices like one dominant firm
+    (Lerner); at 0 its plants compete and a glut drives the price to the marginal plant's cost.
+    Trade carries its plants' output to whichever region nets most (`market.clearing`).
 
-    The budget pays each dumping quarter's sacrifice; the quarter that spends it may overshoot
-    it, and the supplier bears the rest.
+    - market: the plants' asks above, shipped where they net most.
+    - dump: an export subsidy, paid from the state budget, sized to land the price in both
+      export markets (where its rivals can sell) `dump_depth` under the lowest allied cash
+      cost.
+    - restrict: an export quota of (1 - quota_cut) of its exports the year before.
+    - adaptive: dumps when the allied producers' share of their market passes
+      `adaptive_trigger`, stops when `adaptive_exit_target` of their capacity has gone or the
+      budget is spent, then plays market (and so recoups).
+
+    The budget pays each dumping quarter's sacrifice: the profit given up against market play
+    with the same rivals in the same quarter (a second clearing without the campaign).
     """
 
     model: MineralMarket
@@ -36,35 +45,49 @@ class DominantSupplier(mesa.Agent):
 
     # Its settings, from the scenario's `supplier` table (and `strategy`, a property below).
     capacity: float  # t/yr
-    cash_cost: float  # USD/kg
+    cash_cost: float  # USD/kg, average over its plants
+    blocks: int
+    cost_spread: float  # share either side of cash_cost
+    conduct: float  # 0 competitive .. 1 coordinated
+    overbuild: float  # share a year beyond demand growth
+    production_quota: float  # t/yr, 0 none
     perceived_elasticity: float
     fringe_elasticity: float
     budget: float  # USD m left to pay for dumping
     dump_depth: float  # share under the lowest allied cash cost
-    quota_cut: float  # share of allied sales cut under `restrict`
+    quota_cut: float  # share of exports cut under `restrict`
     adaptive_trigger: float
     adaptive_exit_target: float
-    price_allied: float  # USD/kg it names itself; 0: the strategy decides
+    price_allied: float  # USD/kg net it names itself; 0: the strategy decides
     price_world: float
     campaign_review: bool  # weighs each quarter whether a price war still pays (Brooke Group)
 
     def __init__(self, model: MineralMarket, params: dict[str, Any], share: float) -> None:
         super().__init__(model)
+        self._costs_for: tuple[float, float, int] | None = None
         for setting, value in params.items():
             setattr(self, setting, value)
         self.named_price = False  # a named price overrode the strategy this quarter
         self.share = share  # of all sales last quarter
         self.mode = "market"  # what it actually did this quarter: market, dump or restrict
         self.campaign_start_capacity: float | None = None
-        self.quota_reference: float | None = None  # allied sales, t/quarter, before the quota
-        self.allied_sales: deque[float] = deque(maxlen=4)
-        self.plan: dict[str, tuple[float, float]] = {}  # market play: region -> (t, net USD/kg)
-        self.profit = 0.0  # USD m this quarter
+        self.quota_reference: float | None = None  # exports, t/quarter, before the quota
+        self.exports: deque[float] = deque(maxlen=4)
+        self.adjustment = dict.fromkeys(REGIONS, 0.0)  # USD/kg added to each route this quarter
+        self.profit = 0.0  # USD m this quarter, the industry and the state together
         self.sacrifice = 0.0  # USD m given up against market play, cumulative
         self.given_up = 0.0  # USD m given up last quarter
+        self.subsidy = 0.0  # USD m the state paid in export subsidies this quarter
+        self.market_total = 0.0  # t all buyers took last quarter
         self.campaign_quarters = 0  # quarters the current price war has run
         self.abandoned = False  # a price war it judged not to pay: it plays market after
         self.sold = dict.fromkeys(REGIONS, 0.0)
+        self.average_cost = self.cash_cost  # USD/kg of what it sold last quarter
+        # The last campaign's account (USD m, discounted to its first quarter): what it gave up
+        # while it ran, less what it has earned since from the rivals' capacity that has gone.
+        self.campaign_value = 0.0
+        self.campaign_started: int | None = None
+        self.driven_out = 0.0  # t/yr of rivals' capacity gone since the campaign began
 
     @property
     def strategy(self) -> str:
@@ -81,12 +104,29 @@ class DominantSupplier(mesa.Agent):
 
     # --- decisions -------------------------------------------------------------------------
 
-    def markup_price(self, share: float | None = None) -> float:
-        """Net price (USD/kg) that maximises profit against its residual demand (Lerner rule),
-        at its share of last quarter's sales or at `share`."""
+    def markup(self, share: float | None = None) -> float:
+        """Price over marginal cost its conduct sets against its residual demand (Bresnahan
+        1982), at its share of last quarter's sales or at `share`."""
         s = min(max(self.share if share is None else share, 0.05), 1.0)
         e = max((self.perceived_elasticity + (1.0 - s) * self.fringe_elasticity) / s, 1.01)
-        return self.cash_cost * e / (e - 1.0)
+        return e / (e - self.conduct)
+
+    def markup_price(self, share: float | None = None) -> float:
+        """Net price (USD/kg) its average plant asks."""
+        return self.cash_cost * self.markup(share)
+
+    def block_costs(self) -> np.ndarray:
+        """Cash cost (USD/kg) of each plant, cheapest first, averaging `cash_cost`."""
+        key = (self.cash_cost, self.cost_spread, self.blocks)
+        if self._costs_for != key:  # its settings change rarely (an event, a player)
+            self._costs_for = key
+            if self.blocks <= 1:
+                self._costs = np.array([self.cash_cost])
+            else:
+                spread = np.linspace(-1.0, 1.0, self.blocks)
+                self._costs = self.cash_cost * (1.0 + self.cost_spread * spread)
+            self._costs.setflags(write=False)
+        return self._costs
 
     def choose_mode(self) -> str:
         m = self.model
@@ -150,7 +190,7 @@ class DominantSupplier(mesa.Agent):
         cost = self.given_up * sum(rate**t for t in range(1, int(quarters) + 1))
         gain = 0.0
         if exits > 0:
-            total = sum(q for q, _ in self.plan.values()) / max(self.share, 1e-9)  # t a quarter
+            total = self.market_total  # t a quarter
             now = self._market_profit(self.share, total)
             after = self._market_profit(
                 min(self.share + exits / 4.0 / max(total, 1e-9), 1.0), total
@@ -177,94 +217,147 @@ class DominantSupplier(mesa.Agent):
         return (self.markup_price(share) - self.cash_cost) * share * total / 1000.0
 
     def quota(self) -> float:
-        """Export quota, t per quarter: (1 - quota_cut) of allied sales in the year before."""
+        """Export quota, t per quarter: (1 - quota_cut) of its exports in the year before."""
         return (1.0 - self.quota_cut) * (self.quota_reference or 0.0)
 
-    def offers(self) -> dict[str, tuple[float, float]]:
-        """Region -> (tonnes this quarter, ask in USD/kg as buyers there see it, duty included)."""
+    def offers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Its plants' offers this quarter: (tonnes, ask in USD/kg at its gate), cheapest
+        first. The campaign acts through the routes (`route_adjustments`) and the export
+        quota (`export_cap`), not through these asks."""
         m = self.model
-        self.capacity *= (1.0 + m.demand.growth) ** 0.25  # state-planned capacity keeps pace
+        # State-planned capacity keeps pace with demand, plus any overbuild.
+        self.capacity *= max(1.0 + m.demand.growth + self.overbuild, 0.0) ** 0.25
         self.mode = self.choose_mode()
-        duty = m.allied_duty()
-        net = self.markup_price()
-        offers: dict[str, tuple[float, float]] = {}
-        for region in REGIONS:
-            gross = net * (1.0 + duty) if region == "allied" else net
-            wanted = m.demand_curve(region).quantity(gross) - m.observed_fringe(region, gross)
-            offers[region] = (max(float(wanted), 0.0), gross)
-        self.plan = {r: (q, net) for r, (q, _) in offers.items()}
-
-        if self.mode == "dump":
-            gross = (1.0 - self.dump_depth) * m.producers.lowest_cash_cost(self.cash_cost)
-            wanted = m.demand_curve("allied").quantity(gross) - m.observed_fringe(
-                "allied", gross, strictly_below=True
-            )
-            offers["allied"] = (max(float(wanted), 0.0), gross)
         if self.mode == "restrict" and self.quota_reference is None:
-            self.quota_reference = (
-                sum(self.allied_sales) / len(self.allied_sales)
-                if self.allied_sales
-                else offers["allied"][0]
-            )
+            self.quota_reference = sum(self.exports) / len(self.exports) if self.exports else 0.0
             m.say("quota", "dominant", quota_cut=self.quota_cut, quota=self.quota() * 4)
-        self._apply_named_prices(offers, net, duty)
-        if self.mode == "restrict":
-            q, ask = offers["allied"]
-            offers["allied"] = (min(q, self.quota()), ask)
+        costs = self.block_costs()
+        output = self.capacity / 4.0
+        if self.production_quota > 0:
+            output = min(output, self.production_quota / 4.0)
+        return np.full(len(costs), output / len(costs)), costs * self.markup()
 
-        total = sum(q for q, _ in offers.values())
-        limit = self.capacity / 4.0
-        if total > limit:
-            offers = {r: (q * limit / total, ask) for r, (q, ask) in offers.items()}
-        return offers
+    def export_cap(self) -> float:
+        """Tonnes it may export this quarter (inf without a quota)."""
+        return self.quota() if self.mode == "restrict" else math.inf
 
-    def _apply_named_prices(
-        self, offers: dict[str, tuple[float, float]], market_net: float, duty: float
-    ) -> None:
-        """A player (or a scenario) may name the supplier's net price in a region: it then
-        offers what clears there at that price. Pricing under market play needs budget."""
+    def route_adjustments(
+        self, duty: float, freight: float, gate: float | None = None
+    ) -> dict[str, float]:
+        """USD/kg added to its route into each region this quarter: an export subsidy (under 0)
+        that lands the allied price where a price war wants it, or the gap to a price it names
+        (a subsidy under its market price, which needs budget; an export levy above it).
+
+        It sizes them against `gate`, what its plants net this quarter (the model clears again
+        with the first answer, so the prices land where it aims them); before that, against
+        last quarter's home price, or its average plant's ask when it had none."""
         m = self.model
+        if gate is None or not math.isfinite(gate) or gate <= 0:
+            home = m.price_last["home"]
+            gate = home if math.isfinite(home) and home > 0 else self.markup_price()
+        wedge = {"home": 0.0, "allied": freight, "world": freight}
+        adjust = dict.fromkeys(REGIONS, 0.0)
+        if self.mode == "dump":
+            # Rivals sell wherever they net most, so a price war must reach every market they
+            # can ship to: both export markets (its home market is closed to them).
+            landed = (1.0 - self.dump_depth) * m.producers.lowest_cash_cost(self.cash_cost)
+            adjust["allied"] = min(landed / (1.0 + duty) - gate - freight, 0.0)
+            adjust["world"] = min(landed - gate - freight, 0.0)
         self.named_price = False
         for region, net in (("allied", self.price_allied), ("world", self.price_world)):
-            if net <= 0 or (net < market_net and self.budget <= 0):
+            if net <= 0:
                 continue
-            gross = net * (1.0 + duty) if region == "allied" else net
-            wanted = m.demand_curve(region).quantity(gross) - m.observed_fringe(
-                region, gross, strictly_below=True
-            )
-            offers[region] = (max(float(wanted), 0.0), gross)
+            gap = net - gate - wedge[region]
+            if gap < 0 and self.budget <= 0:
+                continue  # pricing under the market needs budget
+            adjust[region] = gap
             self.named_price = True
+        self.adjustment = adjust
+        return adjust
 
     # --- after the market has cleared ----------------------------------------------------------
 
     def settle(
         self,
-        sold: dict[str, float],
+        shipped: dict[str, float],
         prices: dict[str, float],
         duty: float,
+        freight: float,
+        accepted: np.ndarray,
+        market_play: float | None,
         rivals_offered: float,
         market_total: float,
     ) -> None:
-        """Book profit; while dumping, the state budget pays what it gives up against market play.
+        """Book profit; while it dumps or names prices, the state budget pays what it gives up
+        against market play (`market_play`, USD m, the same quarter cleared without them).
 
-        Its market power is judged by what rivals could supply, not by what they sold: a
-        rival idled by dumping still caps the price it can charge once dumping stops. So its
-        share is 1 - (rivals' offers / all tonnes sold in both regions).
+        Its profit is the industry's and the state's together: export subsidies and levies are
+        transfers between the two. Its market power is judged by what rivals could supply, not
+        by what they sold: a rival idled by dumping still caps the price it can charge once
+        dumping stops. So its share is 1 - (rivals' offers / all tonnes bought everywhere).
         """
-        net = {"allied": prices["allied"] / (1.0 + duty), "world": prices["world"]}
-        self.sold = dict(sold)
+        self.sold = dict(shipped)
+        self.market_total = market_total
         if market_total > 0:
             self.share = max(1.0 - rivals_offered / market_total, 0.0)
-        self.profit = sum((net[r] - self.cash_cost) * sold[r] for r in REGIONS) / 1000.0
-        if self.mode == "dump" or self.named_price:
-            market_play = sum((p - self.cash_cost) * q for q, p in self.plan.values()) / 1000.0
-            given_up = max(market_play - self.profit, 0.0)
-            self.given_up = given_up
-            self.sacrifice += given_up
-            self.budget = max(self.budget - given_up, 0.0)
+        self.profit = self.earned(shipped, prices, duty, freight, accepted)
+        sold = float(accepted.sum())
+        self.average_cost = (
+            float((accepted * self.block_costs()).sum()) / sold if sold > 0 else self.cash_cost
+        )
+        self.subsidy = -sum(self.adjustment[r] * shipped[r] for r in REGIONS) / 1000.0
+        self.given_up = 0.0
+        if market_play is not None:
+            self.given_up = max(market_play - self.profit, 0.0)
+            self.sacrifice += self.given_up
+            self.budget = max(self.budget - self.given_up, 0.0)
             if self.budget == 0.0:
                 self.model.say("budget_spent", "dominant")
-        self.allied_sales.append(sold["allied"])
+        self._account_campaign()
+        self.exports.append(shipped["allied"] + shipped["world"])
+
+    def _account_campaign(self) -> None:
+        """The campaign's net value: each quarter's sacrifice while it runs, then each
+        quarter's gain from the share the rivals driven out left it (at its markup for that
+        share, as it judged the war), discounted at the market's interest rate."""
+        m = self.model
+        quarter = m.steps
+        if self.mode == "dump" and (self.campaign_started is None or self.campaign_quarters == 1):
+            self.campaign_started, self.campaign_value, self.driven_out = quarter, 0.0, 0.0
+        if self.campaign_started is None:
+            return
+        discount = (1.0 + m.finance.interest_rate) ** (-(quarter - self.campaign_started) / 4.0)
+        if self.mode == "dump":
+            self.campaign_value -= discount * self.given_up
+        elif self.driven_out > 0 and self.market_total > 0:
+            freed = self.driven_out / 4.0 / self.market_total  # share of the market a quarter
+            gain = self._market_profit(self.share, self.market_total) - self._market_profit(
+                max(self.share - freed, 0.05), self.market_total
+            )
+            self.campaign_value += discount * max(gain, 0.0)
+
+    def rival_gone(self, capacity: float) -> None:
+        """A rival closed or went bankrupt: a campaign under way or past counts it as its doing."""
+        if self.campaign_started is not None:
+            self.driven_out += capacity
+
+    def earned(
+        self,
+        shipped: dict[str, float],
+        prices: dict[str, float],
+        duty: float,
+        freight: float,
+        accepted: np.ndarray,
+    ) -> float:
+        """Operating profit (USD m) of shipping `shipped` tonnes by region at `prices` (what
+        buyers pay, USD/kg), its plants having sold `accepted` tonnes each."""
+        net = {
+            "home": prices["home"],
+            "allied": prices["allied"] / (1.0 + duty) - freight,
+            "world": prices["world"] - freight,
+        }
+        revenue = sum(net[r] * shipped[r] for r in REGIONS if shipped[r] > 0)
+        return (revenue - float((accepted * self.block_costs()).sum())) / 1000.0
 
     def acquire(self, capacity: float) -> None:
         """Buy a bankrupt rival's plant: its capacity now serves the dominant supplier."""

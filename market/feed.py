@@ -56,6 +56,15 @@ def _bankruptcy(who: str, d: Mapping[str, Any]) -> str:
     return head
 
 
+def _closure(who: str, d: Mapping[str, Any]) -> str:
+    head = f"{who} ({d['firm_kind']}) closes: {d['why']}"
+    if d["sale"] == "blocked":
+        return f"{head}; sale of its {d['capacity']:,.0f} t/yr blocked by {d['reviewer']} review"
+    if d["sale"] == "dominant":
+        return f"{head}; the dominant supplier buys its {d['capacity']:,.0f} t/yr"
+    return head
+
+
 def _response_activates(who: str, d: Mapping[str, Any]) -> str:
     names = ", ".join(d["members"]) or "no member"
     return f"response group activates with {names}: " + (", ".join(d["moves"]) or "no levers set")
@@ -69,6 +78,31 @@ def _given(who: str, d: Mapping[str, Any]) -> str:
 KINDS: dict[str, tuple[int, str, Callable[[str, Mapping[str, Any]], str]]] = {
     "shock": (0, "a facilitator's injected shock", _given),
     "bankruptcy": (0, "an allied firm's cash has run out; where its plant goes", _bankruptcy),
+    "closure": (0, "an allied firm closes its plant for good and sells it", _closure),
+    "idle": (
+        1,
+        "an allied firm puts its plant on care and maintenance",
+        lambda who, d: (
+            f"{who} idles its {d['capacity']:,.0f} t/yr: expects "
+            f"{d['expected_price']:.0f} USD/kg against a cash cost of {d['cash_cost']:.0f}"
+        ),
+    ),
+    "restart": (
+        1,
+        "an idle allied plant starts up again",
+        lambda who, d: (
+            f"{who} restarts its {d['capacity']:,.0f} t/yr (restart cost "
+            f"{d['cost']:,.0f} USD m); producing from Q{d['ready_quarter']}"
+        ),
+    ),
+    "backer": (
+        1,
+        "a parent or backer puts cash into an allied firm",
+        lambda who, d: (
+            f"{who}'s backer puts in {d['cash']:,.0f} USD m "
+            f"({d['left']:,.0f} USD m left to call on)"
+        ),
+    ),
     "quota": (
         1,
         "the dominant supplier cuts its export quota",

@@ -35,6 +35,7 @@ HOLDERS = {
     "supplier": "supplier",
     "alliance": "response_group",
     "finance": "finance",
+    "trade": "trade",
     "governments": "government",
     "producers": "producers",
     "recyclers": "recyclers",

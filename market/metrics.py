@@ -20,12 +20,16 @@ if TYPE_CHECKING:
 INDICATORS: dict[str, str] = {
     "price_allied": "allied-market price, USD/kg (what allied buyers pay, duty included)",
     "price_world": "rest-of-world price, USD/kg",
-    "dominant_share": "dominant supplier's share of all tonnes sold, both regions",
+    "price_home": "price in the dominant country's own market, USD/kg",
+    "dominant_share": "dominant supplier's share of all tonnes sold, all three regions",
     "allied_capacity": "capacity of allied producers still in business, t/yr",
     "allied_producers_active": "allied producers still in business",
     "bankruptcies": "allied producers and recyclers bankrupt so far",
+    "closures": "allied producers and recyclers that closed their plants for good so far",
+    "idled_capacity": "allied capacity in business but not producing (idle or restarting), t/yr",
     "recycled_supply": "tonnes recycled and sold this quarter",
     "stockpile": "tonnes held in allied strategic stockpiles",
+    "commercial_stocks": "consumers' and traders' working stocks, weeks of all regions' use",
     "shortage": "consumer demand unmet at the price cap this quarter, t",
     "dumping": "the rapid-response group flags dumping this quarter",
     "response_active": "the rapid-response group's coordinated counter-moves are in force",
@@ -33,16 +37,24 @@ INDICATORS: dict[str, str] = {
     "purchases and the cost of concessional loans, less floor upside and stockpile sales "
     "(duty collected is reported apart, as duty_revenue)",
     "dominant_profit": "dominant supplier's operating profit this quarter, USD m",
-    "dominant_sacrifice": "profit the dominant supplier has given up against market play, USD m",
+    "dominant_sacrifice": "profit the dominant supplier has given up against market play with the "
+    "same rivals, USD m, so far",
     "hhi": "Herfindahl-Hirschman index of all sellers' shares, 0-10,000",
+    "campaign_running": "the dominant side is waging a price war (dumping) this quarter",
+    "campaign_value": "the last price war's net value to the dominant side so far, USD m "
+    "discounted to its first quarter: gains from the rivals' capacity gone, less its sacrifice",
 }
 
 LEDGER: dict[str, str] = {
+    "supply_home": "tonnes sold into the dominant country's own market",
     "supply_allied": "tonnes sold into the allied market by producers, recyclers and the supplier",
     "supply_world": "tonnes sold into the rest of the world",
+    "consumption_home": "tonnes the dominant country's consumers took",
     "consumption_allied": "tonnes allied consumers took",
     "consumption_world": "tonnes rest-of-world consumers took",
     "stockpile_change": "tonnes bought into stockpiles less tonnes released",
+    "stocks_change": "tonnes consumers and traders added to their stocks less tonnes they sold",
+    "shortage_home": "home consumer demand unmet, t",
     "shortage_allied": "allied consumer demand unmet, t",
     "shortage_world": "rest-of-world consumer demand unmet, t",
     "duty": "anti-dumping duty in force on the supplier's allied sales (share)",
@@ -50,6 +62,8 @@ LEDGER: dict[str, str] = {
     "floor_paid": "paid by governments under price floors this quarter (net of upside), USD m",
     "floor_received": "received by allied firms under price floors this quarter, USD m",
     "dominant_budget": "dominant supplier's state budget left, USD m",
+    "export_subsidy": "export subsidies the dominant state paid this quarter, USD m (levies "
+    "it collected count negative)",
 }
 
 SERIES: dict[str, str] = {
@@ -57,7 +71,8 @@ SERIES: dict[str, str] = {
     "allied_cash_cost": "capacity-weighted cash cost of the allied producers in business, USD/kg",
     "allied_supply_share": "allied producers' and recyclers' share of allied-market sales",
     "capital_committed": "capital of the allied projects started this quarter, USD m",
-    "market_size": "consumption in both regions, t/yr (4 x the quarter's tonnes)",
+    "market_size": "consumption in all three regions, t/yr (4 x the quarter's tonnes)",
+    "retained_home": "share of home demand not yet substituted away",
     "retained_allied": "share of allied demand not yet substituted away",
     "retained_world": "share of rest-of-world demand not yet substituted away",
 }
@@ -82,24 +97,36 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
     return {
         "price_allied": q["price_allied"],
         "price_world": q["price_world"],
+        "price_home": q["price_home"],
         "dominant_share": float(shares[0]),
         "allied_capacity": float(producers.capacity[producers.alive].sum()),
         "allied_producers_active": int(producers.alive.sum()),
-        "bankruptcies": int((~producers.alive).sum() + (~recyclers.alive).sum()),
+        "bankruptcies": int(producers.bankrupt.sum() + recyclers.bankrupt.sum()),
+        "closures": int(producers.closed.sum() + recyclers.closed.sum()),
+        "idled_capacity": producers.idled_capacity() + recyclers.idled_capacity(),
         "recycled_supply": float(recyclers.sold.sum()),
         "stockpile": float(sum(g.stockpile for g in governments)),
-        "shortage": q["shortage_allied"] + q["shortage_world"],
+        "commercial_stocks": model.demand.stocks.weeks_held(
+            q["consumption_home"] + q["consumption_allied"] + q["consumption_world"]
+        ),
+        "shortage": q["shortage_home"] + q["shortage_allied"] + q["shortage_world"],
         "dumping": bool(model.response_group.dumping),
         "response_active": model.response_active(),
         "fiscal_cost": float(sum(g.spent for g in governments)),
         "dominant_profit": model.supplier.profit,
         "dominant_sacrifice": model.supplier.sacrifice,
         "hhi": float((shares**2).sum() * 10_000),
+        "campaign_running": model.supplier.mode == "dump",
+        "campaign_value": model.supplier.campaign_value,
+        "supply_home": q["supply_home"],
         "supply_allied": q["supply_allied"],
         "supply_world": q["supply_world"],
+        "consumption_home": q["consumption_home"],
         "consumption_allied": q["consumption_allied"],
         "consumption_world": q["consumption_world"],
         "stockpile_change": q["stockpile_change"],
+        "stocks_change": q["stocks_change"],
+        "shortage_home": q["shortage_home"],
         "shortage_allied": q["shortage_allied"],
         "shortage_world": q["shortage_world"],
         "duty": q["duty"],
@@ -107,20 +134,23 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "floor_paid": q["floor_paid"],
         "floor_received": q["floor_received"],
         "dominant_budget": model.supplier.budget,
+        "export_subsidy": q["export_subsidy"],
         "floor_in_force": max((g.floor_support() for g in governments), default=0.0),
         "allied_cash_cost": producers.average_cash_cost(),
         "allied_supply_share": model.allied_share_of_allied_market(),
         "capital_committed": float(
             producers.capital_committed.sum() + recyclers.capital_committed.sum()
         ),
-        "market_size": 4.0 * (q["consumption_allied"] + q["consumption_world"]),
+        "market_size": 4.0
+        * (q["consumption_home"] + q["consumption_allied"] + q["consumption_world"]),
+        "retained_home": model.demand.retained["home"],
         "retained_allied": model.demand.retained["allied"],
         "retained_world": model.demand.retained["world"],
     }
 
 
 STATS = ("final", "mean", "min", "max")
-FLAGS = ("dumping", "response_active")
+FLAGS = ("dumping", "response_active", "campaign_running")
 TOTALS = ("shortage", "recycled_supply", "dominant_profit")
 
 # Every run-level metric `summarise` reports, in its order: the names sweeps and analysis use.

@@ -21,8 +21,8 @@ from agents import (
     ResponseGroup,
 )
 from market import lever_map
-from market.clearing import Clearing, DemandCurve, clear_market
-from market.demand import REGIONS, Demand
+from market.clearing import DemandCurve, Routes, Trade, clear_regions
+from market.demand import REGIONS, TRANCHES, Demand
 from market.feed import FeedEntry, entry
 from market.metrics import INDICATORS
 from market.recorder import Recorder
@@ -36,6 +36,22 @@ class Finance:
     interest_rate: float  # commercial, share a year
     concessional_rate: float  # on government project finance, share a year
     asset_life: int  # years over which new capacity must pay back
+
+
+@dataclass
+class TradeCosts:
+    """What moving goods between regions costs, from the scenario's `trade` table."""
+
+    freight: float  # USD/kg on every route between two regions
+    home_imports: bool  # allied firms may sell into the dominant country's market
+
+
+# Whose goods clear: the dominant side's plants, allied firms, allied governments' stockpiles,
+# and consumers' and traders' stocks in each region. The first two ship anywhere (freight
+# between regions); stocks are sold only where they are held.
+ORIGINS = ("dominant", "allied", "reserve", *(f"stocks {r}" for r in REGIONS))
+HOME_OF = (REGIONS.index("home"), REGIONS.index("allied"), REGIONS.index("allied"), 0, 1, 2)
+TRADED = (True, True, False, False, False, False)
 
 
 def _report(name: str, model: MineralMarket) -> Any:
@@ -63,6 +79,7 @@ class MineralMarket(mesa.Model):
         p = self.spec.params
         self.quarters: int = p["quarters"]
         self.finance = Finance(**p["finance"])
+        self.trade = TradeCosts(**p["trade"])
         self.demand = Demand(p["demand"])
         reference = self.demand.reference_price
 
@@ -82,6 +99,8 @@ class MineralMarket(mesa.Model):
         self.consumption_allied = np.zeros(0)  # t per quarter so far, for recyclers' scrap
         self._initial_allied = self.demand.curves["allied"].reference_qty
         self.observed = self._firm_offers()  # what the supplier saw of the fringe last quarter
+        self.routes_used: frozenset[tuple[int, int]] | None = None  # where the search starts
+        self._use_last: dict[str, float] = {}  # t each region consumed last quarter
         allied_output = float(self.observed[0].sum())
         total_demand = sum(self.demand.curves[r].reference_qty for r in REGIONS)
         self.supplier = DominantSupplier(
@@ -126,17 +145,6 @@ class MineralMarket(mesa.Model):
         levied = sum(g.demand_share * g.duty_in_force() for g in self._gov_list)
         return levied / weight if weight > 0 else 0.0
 
-    def observed_fringe(self, region: str, price: float, strictly_below: bool = False) -> float:
-        """Tonnes allied firms still in business offered last quarter at or under `price` (none
-        in the world)."""
-        if region != "allied":
-            return 0.0
-        qty, ask = self.observed
-        cheap = ask < price if strictly_below else ask <= price
-        # A rival that has gone bankrupt since will offer nothing: the supplier knows it.
-        alive = np.concatenate([self.producers.alive, self.recyclers.alive])
-        return float(qty[cheap & alive].sum())
-
     def allied_share_of_allied_market(self) -> float:
         """Allied firms' share of last quarter's allied sales; before the first quarter, what
         they offer against allied demand."""
@@ -145,7 +153,7 @@ class MineralMarket(mesa.Model):
             return float(self.observed[0].sum()) / max(
                 self.demand_curve("allied").reference_qty, 1e-9
             )
-        return (float(self.producers.sold.sum()) + float(self.recyclers.sold.sum())) / supply
+        return self.quarter_result["firms_allied"] / supply
 
     def response_active(self) -> bool:
         """The rapid-response group's coordinated counter-moves are in force."""
@@ -176,32 +184,55 @@ class MineralMarket(mesa.Model):
         self.response_group.review(quarter)
         duty = self.allied_duty()
 
-        # 2. The dominant supplier chooses its strategy and offers.
-        supplier_offers = self.supplier.offers()
+        # 2. The dominant side chooses its campaign, its plants' offers and its routes.
+        plant_qty, plant_ask = self.supplier.offers()
+        adjust = self.supplier.route_adjustments(duty, self.trade.freight)
 
-        # 3. Allied producers and recyclers choose output; governments bid or release stock.
+        # 3. Allied producers and recyclers run, idle, restart or close, and offer; governments
+        # bid for or release stock.
+        self._firms_decide(quarter)
         firm_qty, firm_ask = self._firm_offers()
         self.observed = (firm_qty, firm_ask)
         bids = np.array([g.stockpile_bid() for g in self._gov_list]).reshape(-1, 2)
         releases = np.array([g.stockpile_offer() for g in self._gov_list]).reshape(-1, 2)
+        # Consumers and traders sell out of stock or restock against the price they expect.
+        use = {r: self._use_last.get(r, self.demand.curves[r].reference_qty) for r in REGIONS}
+        held = np.array(self.demand.stocks.offers()).reshape(-1, 2)
+        restock = np.array(self.demand.stocks.bids(use)).reshape(-1, 2)
+        offers = (
+            np.concatenate([plant_qty, firm_qty, releases[:, 0], held[:, 0]]),
+            np.concatenate([plant_ask, firm_ask, releases[:, 1], held[:, 1]]),
+            np.repeat(
+                np.arange(len(ORIGINS)),
+                [len(plant_qty), len(firm_qty), len(releases), *[TRANCHES] * len(REGIONS)],
+            ),
+        )
+        bids = np.vstack([bids, restock])
 
-        # 4. Each region clears.
-        s_qty, s_ask = supplier_offers["allied"]
-        allied = clear_market(
-            np.concatenate([[s_qty], firm_qty, releases[:, 0]]),
-            np.concatenate([[s_ask], firm_ask, releases[:, 1]]),
-            self.demand_curve("allied"),
-            self.demand.price_cap,
-            bids[:, 0],
-            bids[:, 1],
-        )
-        w_qty, w_ask = supplier_offers["world"]
-        world = clear_market(
-            np.array([w_qty]), np.array([w_ask]), self.demand_curve("world"), self.demand.price_cap
-        )
+        # 4. The regions clear together; a campaign is also cleared without it, to book what
+        # it gives up against market play with the same rivals.
+        trade = self._clear(offers, bids, duty, adjust, self.supplier.export_cap())
+        for _ in range(2):  # resize subsidies or levies on what its plants actually net
+            if not any(adjust.values()):
+                break
+            adjust = self.supplier.route_adjustments(
+                duty, self.trade.freight, float(trade.netbacks[0])
+            )
+            trade = self._clear(offers, bids, duty, adjust, self.supplier.export_cap())
+        self.routes_used = trade.arcs
+        market_play = None
+        if self.supplier.mode == "dump" or self.supplier.named_price:
+            plain = self._clear(offers, bids, duty, dict.fromkeys(REGIONS, 0.0), math.inf)
+            market_play = self.supplier.earned(
+                self._shipped(plain),
+                self._paid(plain),
+                duty,
+                self.trade.freight,
+                plain.accepted[: len(plant_qty)],
+            )
 
         # 5. Settlement.
-        self._settle(quarter, allied, world, duty)
+        self._settle(quarter, trade, duty, len(plant_qty), market_play)
 
         # 6. Investment.
         self._invest(quarter)
@@ -211,6 +242,34 @@ class MineralMarket(mesa.Model):
         self.datacollector.collect(self)
         if quarter >= self.quarters:
             self.running = False
+
+    def _firms_decide(self, quarter: int) -> None:
+        support = np.array([g.floor_support() for g in self._gov_list])
+        for book, kind in ((self.producers, "producer"), (self.recyclers, "recycler")):
+            moves = book.decide(quarter, support[book.country_idx])
+            for row in moves["idle"]:
+                self.say(
+                    "idle",
+                    book.ids[row],
+                    capacity=book.capacity[row],
+                    expected_price=book.expected_price[row],
+                    cash_cost=book.cash_cost[row],
+                )
+            for row in moves["restart"]:
+                self.say(
+                    "restart",
+                    book.ids[row],
+                    capacity=book.capacity[row],
+                    cost=book.restart_cost[row] * book.capex[row] * book.capacity[row] / 1000.0,
+                    ready_quarter=book.restart_quarter[row],
+                )
+            for row in moves["close"]:
+                why = (
+                    "too little cash to carry its losses"
+                    if row in moves["short"]
+                    else "idle too long without recovery"
+                )
+                self._sell_assets(book, int(row), kind, closure=why)
 
     def _firm_offers(self) -> tuple[np.ndarray, np.ndarray]:
         """Allied producers' then recyclers' offers (t, USD/kg), in book order."""
@@ -222,20 +281,94 @@ class MineralMarket(mesa.Model):
         r_qty, r_ask = self.recyclers.offers(scrap, support[self.recyclers.country_idx])
         return np.concatenate([p_qty, r_qty]), np.concatenate([p_ask, r_ask])
 
-    def _settle(self, quarter: int, allied: Clearing, world: Clearing, duty: float) -> None:
+    def _clear(
+        self,
+        offers: tuple[np.ndarray, np.ndarray, np.ndarray],
+        bids: np.ndarray,
+        duty: float,
+        adjust: dict[str, float],
+        export_cap: float,
+    ) -> Trade:
+        """Clear the three regions together: every route between two regions pays freight;
+        the dominant side's allied sales pay the duty in force and its routes carry its
+        subsidies or levies; stockpiles are released only into the allied market."""
+        n = len(REGIONS)
+        cost = np.full((len(ORIGINS), n), self.trade.freight)
+        for origin, (region, traded) in enumerate(zip(HOME_OF, TRADED, strict=True)):
+            if not traded:
+                cost[origin] = np.inf
+            cost[origin, region] = 0.0
+        if not self.trade.home_imports:
+            cost[1, REGIONS.index("home")] = np.inf
+        for i, region in enumerate(REGIONS):
+            cost[0, i] += adjust[region]
+        duties = np.zeros((len(ORIGINS), n))
+        duties[0, REGIONS.index("allied")] = duty
+        qty, ask, origin = offers
+        return clear_regions(
+            qty,
+            ask,
+            origin,
+            Routes(cost, duties),
+            [self.demand.curves[r] for r in REGIONS],
+            self.demand.price_cap,
+            bids[:, 0],
+            bids[:, 1],
+            np.array([*[REGIONS.index("allied")] * len(self._gov_list), 0, 1, 2]),
+            export_cap=np.array([export_cap, *[math.inf] * (len(ORIGINS) - 1)]),
+            home=np.array(HOME_OF),
+            arcs=self.routes_used,
+        )
+
+    @staticmethod
+    def _shipped(trade: Trade) -> dict[str, float]:
+        """Tonnes the dominant side shipped to each region."""
+        return {r: float(trade.flows[0, i]) for i, r in enumerate(REGIONS)}
+
+    @staticmethod
+    def _paid(trade: Trade) -> dict[str, float]:
+        """What buyers paid in each region, USD/kg (0 where no one buys: no money moves)."""
+        return {
+            r: 0.0 if math.isnan(p) else float(p)
+            for r, p in zip(REGIONS, trade.prices, strict=True)
+        }
+
+    def _settle(
+        self, quarter: int, trade: Trade, duty: float, n_plants: int, market_play: float | None
+    ) -> None:
         n_p, n_r = len(self.producers), len(self.recyclers)
-        sold_allied = allied.accepted
-        self.producers.sold = sold_allied[1 : 1 + n_p]
-        self.recyclers.sold = sold_allied[1 + n_p : 1 + n_p + n_r]
-        released = sold_allied[1 + n_p + n_r :]
-        prices = {"allied": allied.price, "world": world.price}  # NaN where no one buys
-        at = {r: 0.0 if math.isnan(p) else p for r, p in prices.items()}  # money moves at these
-        supplier_sold = {"allied": float(sold_allied[0]), "world": float(world.accepted[0])}
-        market_total = allied.consumption + world.consumption + float(allied.filled.sum())
-        self.supplier.settle(supplier_sold, at, duty, float(self.observed[0].sum()), market_total)
+        accepted = trade.accepted
+        self.producers.sold = accepted[n_plants : n_plants + n_p]
+        self.recyclers.sold = accepted[n_plants + n_p : n_plants + n_p + n_r]
+        n_g = len(self._gov_list)
+        released = accepted[n_plants + n_p + n_r : n_plants + n_p + n_r + n_g]
+        self.demand.stocks.settle(
+            trade.filled[n_g:].tolist(),
+            accepted[n_plants + n_p + n_r + n_g :].tolist(),
+            dict(zip(REGIONS, trade.prices.tolist(), strict=True)),
+        )
+        prices = dict(zip(REGIONS, trade.prices.tolist(), strict=True))  # NaN: no one buys
+        at = self._paid(trade)
+        shipped = self._shipped(trade)
+        home, allied, world = (REGIONS.index(r) for r in ("home", "allied", "world"))
+        # Allied firms net the same at their gate wherever they sell.
+        firm_price = float(trade.netbacks[1])
+        if not math.isfinite(firm_price):
+            firm_price = at["allied"]
+        market_total = float(trade.consumption.sum() + trade.filled[:n_g].sum())
+        self.supplier.settle(
+            shipped,
+            at,
+            duty,
+            self.trade.freight,
+            accepted[:n_plants],
+            market_play,
+            float(self.observed[0].sum()),
+            market_total,
+        )
 
         # Price floors: each government's contract for difference on its own firms' sales.
-        rates = np.array([g.floor_rate(at["allied"]) for g in self._gov_list])
+        rates = np.array([g.floor_rate(firm_price) for g in self._gov_list])
         p_idx, r_idx = self.producers.country_idx, self.recyclers.country_idx
         floor_p = self.producers.sold * rates[p_idx] / 1000.0
         floor_r = self.recyclers.sold * rates[r_idx] / 1000.0
@@ -248,50 +381,64 @@ class MineralMarket(mesa.Model):
         floor_r *= paid_share[r_idx]
         paid = sum(g.floor_paid for g in self._gov_list)
         for i, gov in enumerate(self._gov_list):
-            gov.settle_stockpile(float(allied.filled[i]), float(released[i]), at["allied"])
-        self.producers.settle(at["allied"], floor_p)
-        self.recyclers.settle(at["allied"], floor_r)
+            gov.settle_stockpile(float(trade.filled[i]), float(released[i]), at["allied"])
+        self._use_last = dict(zip(REGIONS, trade.consumption.tolist(), strict=True))
+        self.producers.settle(firm_price, floor_p)
+        self.recyclers.settle(firm_price, floor_r)
 
         for book, kind in ((self.producers, "producer"), (self.recyclers, "recycler")):
-            for row in book.fail(quarter):
+            helped, put, failed = book.fail(quarter)
+            for row, cash in zip(helped, put, strict=True):
+                self.say("backer", book.ids[row], cash=cash, left=book.backer_cash[row])
+            for row in failed:
                 self._sell_assets(book, int(row), kind)
 
-        self.consumption_allied = np.append(self.consumption_allied, allied.consumption)
+        self.consumption_allied = np.append(self.consumption_allied, trade.consumption[allied])
         self.price_last = prices
-        self.shortage_last = allied.shortage + world.shortage
+        self.shortage_last = float(trade.shortage.sum())
         self.duty_last = duty
         self.quarter_result = {
-            "price_allied": allied.price,
-            "price_world": world.price,
-            "supplier_sold": supplier_sold["allied"] + supplier_sold["world"],
-            "supply_allied": float(sold_allied[: 1 + n_p + n_r].sum()),
-            "supply_world": world.supply,
-            "consumption_allied": allied.consumption,
-            "consumption_world": world.consumption,
-            "stockpile_change": float(allied.filled.sum() - released.sum()),
-            "shortage_allied": allied.shortage,
-            "shortage_world": world.shortage,
+            "price_home": prices["home"],
+            "price_allied": prices["allied"],
+            "price_world": prices["world"],
+            "supplier_sold": sum(shipped.values()),
+            "firms_allied": float(trade.flows[1, allied]),
+            "supply_home": float(trade.flows[:2, home].sum()),
+            "supply_allied": float(trade.flows[:2, allied].sum()),
+            "supply_world": float(trade.flows[:2, world].sum()),
+            "consumption_home": float(trade.consumption[home]),
+            "consumption_allied": float(trade.consumption[allied]),
+            "consumption_world": float(trade.consumption[world]),
+            "stockpile_change": float(trade.filled[:n_g].sum() - released.sum()),
+            "stocks_change": float(
+                trade.filled[n_g:].sum() - accepted[n_plants + n_p + n_r + n_g :].sum()
+            ),
+            "shortage_home": float(trade.shortage[home]),
+            "shortage_allied": float(trade.shortage[allied]),
+            "shortage_world": float(trade.shortage[world]),
             "duty": duty,
-            "duty_revenue": supplier_sold["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
+            "duty_revenue": shipped["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
             "floor_paid": paid,
             "floor_received": float(floor_p.sum() + floor_r.sum()),
+            "export_subsidy": self.supplier.subsidy,
         }
 
-    def _sell_assets(self, book: ProducerBook | RecyclerBook, row: int, kind: str) -> None:
-        """A bankrupt firm's plant goes to the dominant supplier unless review blocks the sale."""
+    def _sell_assets(
+        self, book: ProducerBook | RecyclerBook, row: int, kind: str, closure: str = ""
+    ) -> None:
+        """A bankrupt or closing firm's plant goes to the dominant supplier unless review
+        blocks the sale. `closure` says why a firm closed; empty for a bankruptcy."""
         gov = self._gov_list[book.country_idx[row]]
         capacity = book.dispose(np.array([row]))
+        self.supplier.rival_gone(capacity)
         sale = "none" if capacity <= 0 else "blocked" if gov.blocks_asset_sale() else "dominant"
         if sale == "dominant":
             self.supplier.acquire(capacity)
-        self.say(
-            "bankruptcy",
-            book.ids[row],
-            firm_kind=kind,
-            capacity=capacity,
-            sale=sale,
-            reviewer=gov.country,
-        )
+        data = {"firm_kind": kind, "capacity": capacity, "sale": sale, "reviewer": gov.country}
+        if closure:
+            self.say("closure", book.ids[row], why=closure, **data)
+        else:
+            self.say("bankruptcy", book.ids[row], **data)
 
     def _invest(self, quarter: int) -> None:
         financing = np.array([g.financing_in_force() for g in self._gov_list])

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 # Each allied firm's numbers a quarter (book columns; money in USD m, output in t a quarter).
 FIRM_COLUMNS = (
-    "alive",
+    "alive",  # in business: running, idle or restarting
+    "idle",  # its plant on care and maintenance, or restarting
+    "bankrupt",  # out of business because cash and backers ran out (else closed: its choice)
     "capacity",  # t/yr
     "sold",  # t this quarter: a firm's output is what it sells
     "profit",
@@ -151,9 +153,10 @@ class Recorder:
         kinds = [*(f.kind for f in firms), m.supplier.kind, *(g.kind for g in govs)]
         countries = [*(f.country for f in firms), "CN", *(g.country for g in govs)]
         blocks = []
+        shown = [FIRM_COLUMNS.index(c) for c in AGENT_COLUMNS[4:9]]  # alive .. cash
         for firm_block, others in zip(self._firms, self._others, strict=True):
             # firms hold no stockpile and spend nothing
-            blocks.append(np.hstack([firm_block[:, :5], np.zeros((len(firm_block), 2))]))
+            blocks.append(np.hstack([firm_block[:, shown], np.zeros((len(firm_block), 2))]))
             blocks.append(np.array(others, float))
         values = np.vstack(blocks) if blocks else np.zeros((0, 7))
         frame = pd.DataFrame(values, columns=list(AGENT_COLUMNS[4:]))

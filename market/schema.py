@@ -76,8 +76,8 @@ def F(doc: str, unit: str, low: float, high: float, default: float | None = None
     return Field("float", doc, unit, low, high, default=default)
 
 
-def I(doc: str, unit: str, low: int, high: int) -> Field:  # noqa: E743
-    return Field("int", doc, unit, low, high)
+def I(doc: str, unit: str, low: int, high: int, default: int | None = None) -> Field:  # noqa: E743
+    return Field("int", doc, unit, low, high, default=default)
 
 
 _FIRM = {
@@ -92,6 +92,37 @@ _FIRM = {
     "lead_time": I("quarters from an investment decision to new capacity", "quarters", 1, 80),
     "expansion": F("capacity added by one investment", "t/yr", 0, 1e7),
     "capex": F("capital cost of new capacity", "USD m per kt/yr", 0, 1e5),
+    "idle_cost": F(
+        "share of its fixed costs it still pays while its plant is on care and maintenance",
+        "share",
+        0,
+        1,
+        default=0.15,
+    ),
+    "restart_cost": F(
+        "cost of starting an idle plant again, as a share of the plant's capital cost",
+        "share",
+        0,
+        1,
+        default=0.02,
+    ),
+    "restart_lag": I(
+        "quarters from the decision to restart to output again", "quarters", 0, 40, default=2
+    ),
+    "salvage": F(
+        "share of the plant's capital cost its sale fetches when the firm closes",
+        "share",
+        0,
+        1,
+        default=0.1,
+    ),
+    "backer_cash": F(
+        "cash a parent or backer will put in when the firm's own runs out",
+        "USD m",
+        0,
+        1e6,
+        default=0.0,
+    ),
 }
 
 FIELDS: dict[str, Field] = {
@@ -103,6 +134,9 @@ FIELDS: dict[str, Field] = {
     "mineral": Field("str", "the product the prices refer to"),
     "quarters": I("length of a run", "quarters", 1, 400),
     # demand
+    "demand.home": F(
+        "demand of the dominant country's own buyers at the reference price", "t/yr", 0, 1e8
+    ),
     "demand.allied": F("allied buyers' demand at the reference price", "t/yr", 0, 1e8),
     "demand.world": F("rest-of-world demand at the reference price", "t/yr", 0, 1e8),
     "demand.reference_price": F("price at which demand is as given", "USD/kg", 0.01, 1e6),
@@ -118,14 +152,76 @@ FIELDS: dict[str, Field] = {
     "demand.substitution_recovery": F(
         "share of lost demand that returns a year once prices are back down", "share a year", 0, 1
     ),
+    "demand.stock_weeks": F(
+        "working stock consumers and traders hold, in weeks of their use",
+        "weeks",
+        0,
+        104,
+        default=0.0,
+    ),
+    "demand.stock_carry": F(
+        "how far over (under) the price they expect holders sell out of (buy into) stock: "
+        "the cost of holding it and their margin",
+        "share",
+        0,
+        1,
+        default=0.1,
+    ),
     "demand.price_cap": F(
         "highest price buyers pay; demand beyond it goes unmet (shortage)", "USD/kg", 0.1, 1e7
     ),
+    # trade between the regions
+    "trade.freight": F(
+        "cost of shipping a kg between two regions (freight, insurance, handling)", "USD/kg", 0, 1e4
+    ),
+    "trade.home_imports": Field(
+        "bool",
+        "allied firms may sell into the dominant country's own market (false: its imports "
+        "need a licence it does not give)",
+        default=False,
+    ),
     # dominant supplier
     "supplier.strategy": Field("choice", "how the dominant supplier plays", choices=STRATEGIES),
-    "supplier.capacity": F("output capacity; grows with demand", "t/yr", 0, 1e9),
+    "supplier.capacity": F(
+        "output capacity of all its plants; grows with demand plus `overbuild`", "t/yr", 0, 1e9
+    ),
     "supplier.cash_cost": F(
-        "average variable cost; above 0, or its prices are undefined", "USD/kg", 0.01, 1e4
+        "average variable cost of its plants; above 0, or its prices are undefined",
+        "USD/kg",
+        0.01,
+        1e4,
+    ),
+    "supplier.blocks": I(
+        "plants (capacity blocks) its capacity is split into, from cheapest to dearest",
+        "",
+        1,
+        50,
+        default=1,
+    ),
+    "supplier.cost_spread": F(
+        "how far its cheapest and dearest plants' cash costs lie either side of the average",
+        "share",
+        0,
+        0.95,
+        default=0.0,
+    ),
+    "supplier.conduct": F(
+        "how far the state coordinates its plants' pricing: 0 they compete (price at the "
+        "marginal plant's cost), 1 they act as one dominant firm (Lerner markup)",
+        "",
+        0,
+        1,
+        default=1.0,
+    ),
+    "supplier.overbuild": F(
+        "capacity the state plans beyond demand growth (0: capacity keeps pace with demand)",
+        "share a year",
+        -0.5,
+        1,
+        default=0.0,
+    ),
+    "supplier.production_quota": F(
+        "the state's cap on its plants' output; 0 for none", "t/yr", 0, 1e9, default=0.0
     ),
     "supplier.perceived_elasticity": F(
         "elasticity of world demand the supplier prices against (substitution and entry threat)",
@@ -137,7 +233,11 @@ FIELDS: dict[str, Field] = {
         "supply elasticity of the competitive fringe the supplier expects", "", 0, 50
     ),
     "supplier.budget": F(
-        "state budget that pays for profit given up while dumping", "USD m", 0, 1e6
+        "state budget that pays for the profit given up (against market play) while it dumps "
+        "or names prices under the market",
+        "USD m",
+        0,
+        1e6,
     ),
     "supplier.dump_depth": F(
         "how far under the lowest allied cash cost it prices the allied market when dumping",
@@ -146,7 +246,8 @@ FIELDS: dict[str, Field] = {
         0.95,
     ),
     "supplier.quota_cut": F(
-        "cut of exports to the allied market under `restrict`, against the year before",
+        "export quota under `restrict`: the cut of its exports (allied and rest of world) "
+        "against the year before",
         "share",
         0,
         1,

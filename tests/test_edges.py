@@ -71,16 +71,16 @@ def test_any_legal_scenario_plays_without_nonsense(overrides, seed):
         assume(False)  # a combination the loader refuses is not a legal scenario
     table = run.timeseries()
     cap = run.model.demand.price_cap
-    flags = ["dumping", "response_active"]
-    prices = ["price_allied", "price_world"]
+    flags = ["dumping", "response_active", "campaign_running"]
+    prices = ["price_home", "price_allied", "price_world"]
     numbers = table.drop(columns=flags + prices).to_numpy(float)
     assert np.isfinite(numbers).all(), table
-    for region in ("allied", "world"):
+    for region in ("home", "allied", "world"):
         price = table[f"price_{region}"].to_numpy(float)
         unpriced = np.isnan(price)  # a region with no buyers has no price
         assert ((price[~unpriced] >= 0) & (price[~unpriced] <= cap)).all()
         assert (table.loc[unpriced, [f"consumption_{region}", f"supply_{region}"]] == 0).all().all()
-        if overrides.get(f"demand.{region}") == 0 and region == "world":
+        if overrides.get(f"demand.{region}") == 0 and region != "allied":
             assert unpriced.all()  # nobody buys there, and nobody says a price
     assert not run.agent_table().isna().any().any()
     summary = json.loads(json.dumps(run.summary(), allow_nan=False))  # strict JSON or it raises
@@ -88,8 +88,9 @@ def test_any_legal_scenario_plays_without_nonsense(overrides, seed):
 
 
 def test_a_region_with_no_buyers_reports_no_price():
-    run = play("dumping", 1, {"demand.world": 0.0}, quarters=6)
+    run = play("dumping", 1, {"demand.world": 0.0, "demand.home": 0.0}, quarters=6)
     assert run.timeseries()["price_world"].isna().all()
+    assert run.timeseries()["price_home"].isna().all()
     assert (run.timeseries()["consumption_world"] == 0).all()
     assert run.metrics()["price_world_mean"] is None and run.metrics()["price_allied_mean"] > 0
     quiet = play("dumping", 1, {"demand.allied": 0.0, "alliance.response": "none"}, quarters=6)

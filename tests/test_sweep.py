@@ -34,6 +34,7 @@ method = "grid"
 "alliance.coordination_delay" = [0, 3, 6]
 "supplier.budget" = [1000, 3000]
 "governments.US.floor_price" = 110
+"supplier.campaign_review" = false  # the war goes on, so the response has something to answer
 [outputs]
 metrics = ["bankruptcies", "fiscal_cost", "price_allied_mean", "dumping_first_quarter"]
 """
@@ -82,6 +83,7 @@ def test_runs_have_fixed_ids_and_seeds_from_the_spec(tmp_path):
             "alliance.coordination_delay": 0,
             "supplier.budget": 1000.0,
             "governments.US.floor_price": 110.0,
+            "supplier.campaign_review": False,
         }
     )
     assert spec.factors == ("alliance.coordination_delay", "supplier.budget")
@@ -257,6 +259,7 @@ def test_grid_sweep_gives_one_row_per_run_identical_to_each_run_alone(tmp_path):
         "alliance.coordination_delay",
         "supplier.budget",
         "governments.US.floor_price",
+        "supplier.campaign_review",
         *spec.metrics,
         "status",
         "error",

@@ -64,7 +64,8 @@ class Trace:
 
 TRACES: tuple[Trace, ...] = (
     Trace("price", "price_allied", "allied price", "#1f77b4"),
-    Trace("price", "price_world", "world price", "#7f7f7f"),
+    Trace("price", "price_world", "rest-of-world price", "#7f7f7f"),
+    Trace("price", "price_home", "dominant country's home price", "#8c564b", style="-."),
     Trace("price", "allied_cash_cost", "allied cash cost", "#ff7f0e", style="--"),
     Trace(
         "price",
@@ -78,6 +79,7 @@ TRACES: tuple[Trace, ...] = (
     Trace("shares", "dominant_share", "dominant supplier (all sales)", DUMPING, 100.0),
     Trace("shares", "allied_supply_share", "allied sources (allied market)", "#1f77b4", 100.0),
     Trace("capacity", "allied_capacity", "allied capacity, kt/yr", "#1f77b4", 0.001),
+    Trace("capacity", "idled_capacity", "of which idle, kt/yr", "#1f77b4", 0.001, style=":"),
     Trace("producers", "allied_producers_active", "producers in business", "#8c564b", steps=True),
     Trace("stockpile", "stockpile", "stockpile, t", "#17becf"),
     Trace("stockpile", "shortage", "shortage, t a quarter", DUMPING, style="--"),

@@ -500,8 +500,13 @@ class Game:
         s = self.model.recorder.latest
         if not s:
             return "not started: press Play"
+
+        def price(name: str) -> str:  # a region with no buyers has no price
+            return "none" if s[name] != s[name] else f"{s[name]:.1f}"
+
         return (
-            f"allied price {s['price_allied']:.1f} USD/kg, world {s['price_world']:.1f}; "
+            f"allied price {price('price_allied')} USD/kg, rest of world "
+            f"{price('price_world')}, dominant home {price('price_home')}; "
             f"dominant share {s['dominant_share'] * 100:.1f} %; allied producers in business "
             f"{s['allied_producers_active']:.0f}; fiscal cost {s['fiscal_cost']:,.0f} USD m"
         )

@@ -26,7 +26,7 @@ def test_the_page_loads_with_no_internet_no_errors_and_explains_itself(game):
     body = page.locator("body").inner_text()
     assert "Mineral Markets Game" in body
     assert "Scenario: dumping" in body  # what is loaded
-    assert "The dominant supplier floods the allied market from Q5" in body
+    assert "The dominant supplier floods the export markets from Q5" in body
     assert "You watch: the computer plays both sides" in body  # what the player controls
     assert "Red: quarters the allies flag dumping" in body  # how to read the charts
     assert "Prices, USD/kg" not in body  # panel titles are in the chart picture itself
@@ -123,7 +123,7 @@ def test_the_facilitator_shocks_a_running_game_and_exports_charts_and_run(game):
     with page.expect_download() as download:
         page.get_by_role("button", name="Run (CSV)").click()
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0].startswith("quarter,price_allied,price_world,dominant_share")
+    assert lines[0].startswith("quarter,price_allied,price_world,price_home,dominant_share")
     assert len(lines) == 2  # the header and quarter 1
     assert game.errors == []
 

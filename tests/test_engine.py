@@ -1,0 +1,125 @@
+"""The engine's mechanisms, each against what theory says it must do (seed 1 unless stated).
+
+Trade links the regions, the dominant side is an industry of plants with a conduct, firms run,
+idle, restart, close or fail, holders keep stocks, and the predator weighs its campaign.
+"""
+
+import numpy as np
+
+from agents.firm import IDLE, RUNNING
+from market.model import MineralMarket
+from market.play import play
+
+
+def _table(scenario, overrides=None, quarters=None, seed=1):
+    run = play(scenario, seed, overrides or {}, quarters=quarters)
+    return run, run.timeseries()
+
+
+def test_a_glut_under_competitive_conduct_prices_at_the_marginal_plants_cost():
+    """Conduct 0: plants ask their cash cost, so with capacity far beyond demand the price falls
+    to the cost of the dearest plant still needed (Bresnahan 1982's competitive end)."""
+    glut = {"supplier.conduct": 0.0, "supplier.capacity": 300000.0, "supplier.cost_spread": 0.3}
+    run, table = _table("baseline", glut, quarters=8)
+    costs = run.model.supplier.block_costs()
+    home = table["price_home"].iloc[-1]
+    assert np.min(np.abs(costs - home)) < 1e-6  # a plant's cost, not a markup over it
+    assert home < run.model.supplier.cash_cost  # the cheap plants serve the market
+    coordinated = _table("baseline", {**glut, "supplier.conduct": 1.0}, quarters=8)[1]
+    assert coordinated["price_home"].iloc[-1] > 1.3 * home  # the same glut, withheld
+
+
+def test_an_export_quota_lifts_both_export_prices_together_and_lowers_the_home_price():
+    """Rising marginal cost (a spread of plant costs): the tonnes the quota keeps at home push
+    the home price down while the two export markets, one freight apart, rise together."""
+    spread = {"supplier.cost_spread": 0.3}
+    quota = _table("export-restriction", spread, quarters=14)[1].iloc[8:14]
+    calm = _table("baseline", spread, quarters=14)[1].iloc[8:14]
+    assert (quota["price_allied"] > 2 * calm["price_allied"]).all()
+    assert np.allclose(quota["price_world"], quota["price_allied"], atol=1.0)
+    assert quota["price_home"].mean() < calm["price_home"].mean() - 1.0
+
+
+def test_firms_run_at_a_loss_for_a_while_then_idle_restart_and_close_before_bankruptcy():
+    """Dixit (1989): a plant keeps running while its loss is less than idling and restarting
+    would cost, idles when it expects the price to stay under its cash cost, restarts when it
+    expects it well over, and closes (selling the plant) when it cannot carry the losses."""
+    model = MineralMarket("dumping", rng=1, **{"supplier.campaign_review": False})
+    book = model.producers
+    row = book.ids.index("AU-1")
+    states, prices = [], []
+    while model.running:
+        model.step()
+        states.append(book.state[row])
+        prices.append(model.timeseries()["price_allied"].iloc[-1])
+    under = [q for q, p in enumerate(prices) if p < book.cash_cost[row]]
+    first_idle = states.index(IDLE)
+    assert first_idle > under[0] + 1  # kept running for quarters under its cash cost
+    assert RUNNING in states[first_idle:]  # and started again once prices came back
+    closed, bankrupt = int(book.closed.sum()), int(book.bankrupt.sum())
+    assert closed and closed >= bankrupt  # most exits are closures
+
+
+def test_a_backers_cash_keeps_a_firm_in_business():
+    alone = play("dumping", 1, {"supplier.campaign_review": False}).model.producers
+    backed = play(
+        "dumping",
+        1,
+        {"supplier.campaign_review": False, "producers.US-1.backer_cash": 500.0},
+    ).model.producers
+    row = alone.ids.index("US-1")
+    assert not alone.alive[row] and backed.alive[row]
+
+
+def test_a_sudden_export_cut_is_met_first_from_stocks_and_prices_build_over_quarters():
+    with_stocks = _table("export-restriction", quarters=14)[1]
+    without = _table("export-restriction", {"demand.stock_weeks": 0.0}, quarters=14)[1]
+    cut = 7  # the quota's first quarter (row of Q8)
+    assert with_stocks["stocks_change"].iloc[cut] < 0  # holders sell out of stock
+    assert with_stocks["price_allied"].iloc[cut] < 0.8 * without["price_allied"].iloc[cut]
+    peak = int(with_stocks["price_allied"].iloc[cut:].to_numpy().argmax())
+    assert peak >= 1  # the peak comes after the first quarter of the cut
+
+
+def test_a_support_scheme_with_finite_money_ends_when_the_money_does():
+    """A stockpile buying at its limit holds the price up while its budget lasts; when the money
+    is gone the buying stops and the price falls below where it was held."""
+    scheme = {
+        "alliance.response": "standing",
+        "governments.JP.stockpile_days": 730.0,
+        "governments.JP.stockpile_budget": 600.0,
+        "governments.JP.stockpile_buy_below": 70.0,
+        "governments.JP.stockpile_release_above": 1000.0,
+    }
+    run, table = _table("baseline", scheme, quarters=24)
+    gov = run.model.governments["JP"]
+    assert gov.stockpile_budget < 0.01 * 600.0  # spent, not shrinking forever
+    bought = table["stockpile_change"].to_numpy() > 0
+    last = int(np.flatnonzero(bought)[-1])
+    assert last < len(table) - 4  # it stopped buying: the money ran out
+    held = table["price_allied"].iloc[: last + 1].mean()
+    calm = play("baseline", 1, {}, quarters=24).timeseries()["price_allied"]
+    assert held > calm.iloc[: last + 1].mean() + 2.0  # its buying held the price up
+    assert table["price_allied"].iloc[last + 2 :].mean() < held - 2.0  # and then it fell
+
+
+def test_the_predator_stops_a_war_that_is_not_working_well_before_its_budget_is_spent():
+    run, table = _table("coordinated-response")
+    ends = [e for e in run.model.feed if e.kind == "campaign_end"]
+    assert ends and ends[0].data["why"] == "it does not pay"
+    assert table["dominant_budget"].iloc[-1] > 0.5 * 2000.0
+    assert table["campaign_running"].sum() < 8
+
+
+def test_a_war_that_works_leaves_the_predator_better_off_than_no_war():
+    """Discounted at the market's interest rate, against the same seed with no campaign."""
+
+    def value(table):
+        t = np.arange(len(table))
+        return float((table["dominant_profit"] * 1.12 ** (-t / 4)).sum())
+
+    _, war = _table("dumping")
+    _, calm = _table("baseline")
+    assert war["bankruptcies"].iloc[-1] + war["closures"].iloc[-1] > 0
+    assert value(war) > value(calm)
+    assert war["campaign_value"].iloc[-1] > 0  # its own account of the war agrees
