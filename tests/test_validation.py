@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from experiments.cli.validate import DEFAULT_SEEDS
-from experiments.history.episodes import EpisodeError, episode_paths, load_episode
+from experiments.history.episodes import EpisodeError, Figure, episode_paths, load_episode
 from experiments.history.measures import MEASURES
 from experiments.history.runner import Runner, play_episode
 from experiments.history.validate import (
@@ -17,6 +17,7 @@ from experiments.history.validate import (
     validate,
     validation_table,
 )
+from market.play import play
 from tests.conftest import minerals
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,3 +193,31 @@ def test_the_measures_the_format_documents_are_the_ones_the_code_has():
     doc = DOC.read_text()
     for name in MEASURES:
         assert f"`{name}`" in doc, name
+
+
+def test_a_historians_measures_read_firms_states_outputs_and_the_lag_between_events():
+    """Measures for a firm's output and idle time, the lag between two kinds of event, and
+    1 - x, on a run whose feed says what they must find."""
+    run = play("dumping", 1, {"supplier.campaign_review": False})
+    feed = run.model.feed
+
+    def figure(measure, **keys):
+        return Figure("f", "f", measure, 0.0, "-", "-", (0.0, 1.0), "-", **keys)
+
+    first_idle = min(e.quarter for e in feed if e.kind == "idle" and e.who == "AU-1")
+    restarted = min(e.quarter for e in feed if e.kind == "restart" and e.who == "AU-1")
+    idle = figure("idle_quarters", agent="AU-1", window=(1, 40)).value(run)
+    assert idle >= restarted - first_idle  # idle from the idling to the restart, then restarting
+    alone_output = figure("output", agent="AU-1", window=(1, 4)).value(run)
+    assert alone_output == pytest.approx(5000.0)  # its capacity, t/yr, before the war
+    war = figure("output", agent="AU-1", window=(first_idle, first_idle + 1)).value(run)
+    assert war == 0.0
+    attack = min(e.quarter for e in feed if e.kind == "scenario")
+    lag = figure("lag", event="scenario", until="idle", window=(1, 40)).value(run)
+    assert lag == min(e.quarter for e in feed if e.kind == "idle") - attack
+    assert figure("lag", event="quota", until="idle", window=(1, 40)).value(run) != lag  # none
+    gone = figure("exited", agent="JP-1", window=(1, 40)).value(run)
+    assert gone == float(not run.model.producers.alive[run.model.producers.ids.index("JP-1")])
+    lost = figure("shortfall", series="allied_capacity", window=(40, 40), base=(1, 1)).value(run)
+    capacity = run.series("allied_capacity")
+    assert lost == pytest.approx(1.0 - capacity[-1] / capacity[0])

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from experiments.history.measures import MEASURES
-from market.metrics import COLUMNS, SERIES
+from market.feed import KINDS
+from market.metrics import COLUMNS, FLAGS, SERIES
 from market.recorder import FIRM_COLUMNS
 from market.scenarios import load_scenario, named_scenarios, presets
 from market.schema import ScenarioError
@@ -58,6 +59,8 @@ class Figure:
     agent: str = ""
     flag: str = ""
     per: str = ""
+    event: str = ""  # a feed entry's kind, for `lag`
+    until: str = ""  # the later feed entry's kind, for `lag`
     window: tuple[int, int] = (1, 400)
     base: tuple[int, int] = (1, 1)
     lag: tuple[int, int] = (0, 0)
@@ -129,6 +132,8 @@ _FIGURE_KEYS = {
     "agent",
     "flag",
     "per",
+    "event",
+    "until",
     "window",
     "base",
     "lag",
@@ -384,8 +389,14 @@ def _figure(item: dict[str, Any], i: int, where: str, variants: Mapping[str, Var
             raise EpisodeError(
                 f"{at}.{key}: {item[key]!r} is not a series; allowed: {', '.join(allowed)}"
             )
-    if "flag" in item and item["flag"] not in ("dumping", "response_active"):
-        raise EpisodeError(f"{at}.flag: expected dumping or response_active, got {item['flag']!r}")
+    if "flag" in item and item["flag"] not in FLAGS:
+        raise EpisodeError(f"{at}.flag: expected one of {', '.join(FLAGS)}, got {item['flag']!r}")
+    for key in ("event", "until"):
+        if key in item and item[key] not in KINDS:
+            raise EpisodeError(
+                f"{at}.{key}: {item[key]!r} is not a kind of feed entry; allowed: "
+                f"{', '.join(KINDS)}"
+            )
     if "agent" in item and item["agent"] not in _firm_ids(params):
         raise EpisodeError(
             f"{at}.agent: {item['agent']!r} is not a producer or recycler of the scenario; "
@@ -425,6 +436,8 @@ def _figure(item: dict[str, Any], i: int, where: str, variants: Mapping[str, Var
         agent=str(item.get("agent", "")),
         flag=str(item.get("flag", "")),
         per=str(item.get("per", "")),
+        event=str(item.get("event", "")),
+        until=str(item.get("until", "")),
         **kwargs,
     )
 

@@ -2,9 +2,10 @@
 
 A run is a `market.play.Run`, read through its recorder (`market/recorder.py`): quarterly
 series (`recorder.series`: the indicators, the ledger and `market.metrics.SERIES`, such as
-`market_size` and `retained_allied`), and per-firm panels of shape (quarters, firms)
-(`recorder.firms`): `alive` gives the quarter a firm went bankrupt, `capital_committed` the
-capital of the projects it started each quarter. docs/validation.md lists the measures for
+`market_size` and `retained_allied`), per-firm panels of shape (quarters, firms)
+(`recorder.firms`: `alive`, `idle` and `bankrupt` give the quarters a firm ran, stood idle,
+closed or went bankrupt; `capital_committed` the capital of the projects it started), and
+the event feed, for the lag between two kinds of entry. docs/validation.md lists the measures for
 episode authors; a test checks that it names every one.
 """
 
@@ -36,9 +37,21 @@ def firm_series(run: Run, agent: str, column: str) -> np.ndarray:
 
 
 def bankrupt_quarter(run: Run, agent: str) -> int | None:
-    """The quarter the firm went bankrupt (its first quarter out of business), or None."""
+    """The quarter the firm went bankrupt (cash and backers gone), or None."""
+    out = np.flatnonzero(firm_series(run, agent, "bankrupt") > 0)
+    return int(out[0]) + 1 if out.size else None
+
+
+def exit_quarter(run: Run, agent: str) -> int | None:
+    """The quarter the firm left business, closed or bankrupt, or None."""
     out = np.flatnonzero(firm_series(run, agent, "alive") <= 0)
     return int(out[0]) + 1 if out.size else None
+
+
+def event_quarter(run: Run, kind: str, after: int = 0) -> int | None:
+    """The first quarter from `after` on with a feed entry of `kind`, or None."""
+    hits = [e.quarter for e in run.model.feed if e.kind == kind and e.quarter >= after]
+    return min(hits) if hits else None
 
 
 def _window(run: Run, window: Sequence[int]) -> slice:
@@ -146,6 +159,31 @@ def _years_to_bankruptcy(run: Run, fig: Figure) -> float:
     return math.inf if end is None else (end - start) / 4.0
 
 
+def _exited(run: Run, fig: Figure) -> float:
+    q = exit_quarter(run, fig.agent)
+    return float(q is not None and fig.window[0] <= q <= fig.window[1])
+
+
+def _output(run: Run, fig: Figure) -> float:
+    return float(firm_series(run, fig.agent, "sold")[_window(run, fig.window)].mean() * 4.0)
+
+
+def _idle_quarters(run: Run, fig: Figure) -> float:
+    return float((firm_series(run, fig.agent, "idle")[_window(run, fig.window)] > 0).sum())
+
+
+def _lag(run: Run, fig: Figure) -> float:
+    start = event_quarter(run, fig.event, fig.window[0])
+    if start is None or start > fig.window[1]:
+        return math.nan
+    end = event_quarter(run, fig.until, start)
+    return math.inf if end is None else float(end - start)
+
+
+def _shortfall(run: Run, fig: Figure) -> float:
+    return 1.0 - _ratio(run, fig)
+
+
 def _capex(run: Run, fig: Figure) -> float:
     return float(_started(run, fig)[_window(run, fig.window)].sum())
 
@@ -196,7 +234,27 @@ MEASURES: dict[str, Measure] = {
         ("series", "window"),
         "largest fall of `series` over any four quarters in `window`, as a share",
     ),
+    "shortfall": Measure(
+        _shortfall, ("series", "window", "base"), "1 - mean over `window` / mean over `base`"
+    ),
+    "lag": Measure(
+        _lag,
+        ("event", "until", "window"),
+        "quarters from the first feed entry of kind `event` in `window` to the next of kind "
+        "`until` (none: inf)",
+    ),
     "alive": Measure(_alive, ("agent", "window"), "1 if firm `agent` is in business at the end"),
+    "exited": Measure(
+        _exited, ("agent", "window"), "1 if firm `agent` closed or went bankrupt in `window`"
+    ),
+    "output": Measure(
+        _output, ("agent", "window"), "firm `agent`'s mean output over `window`, t/yr"
+    ),
+    "idle_quarters": Measure(
+        _idle_quarters,
+        ("agent", "window"),
+        "quarters in `window` firm `agent`'s plant stood idle or was restarting",
+    ),
     "bankrupt": Measure(
         _bankrupt, ("agent", "window"), "1 if firm `agent` went bankrupt in `window`"
     ),
