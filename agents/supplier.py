@@ -183,7 +183,8 @@ class DominantSupplier(mesa.Agent):
             np.array([g.floor_support() for g in governments])[book.country_idx],
             np.array([g.floor_quarters_left() for g in governments])[book.country_idx],
         )
-        out = book.alive & (book.capacity > 0) & (runway <= self.budget / self.given_up)
+        affordable = self.budget / self.given_up  # quarters its budget lasts at last quarter's cost
+        out = book.alive & (book.capacity > 0) & np.isfinite(runway) & (runway <= affordable)
         exits = float(book.capacity[out].sum())  # t/yr it can drive out
         quarters = float(np.ceil(runway[out].max())) if out.any() else 0.0
         rate = (1.0 + m.finance.interest_rate) ** -0.25  # a quarter's discount factor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -149,12 +150,14 @@ class Stocks:
             for left in TRANCHE_LEFT
         ]
 
-    def bids(self, use: dict) -> list[tuple[float, float]]:
-        """(tonnes, limit USD/kg) each region's holders buy to restock, in REGIONS order."""
+    def bids(self, use: dict, price_cap: float) -> list[tuple[float, float]]:
+        """(tonnes, limit USD/kg) each region's holders buy to restock, in REGIONS order; no
+        holder restocks at the price cap (USD/kg), where buyers already go short."""
+        below_cap = math.nextafter(price_cap, 0.0)
         return [
             (
                 max(self.target(r, use[r]) - self.held[r], 0.0) / RESTOCK_QUARTERS,
-                self.next_price(r) * max(1.0 - self.carry, 0.0),
+                min(self.next_price(r) * max(1.0 - self.carry, 0.0), below_cap),
             )
             for r in REGIONS
         ]

@@ -198,7 +198,7 @@ class MineralMarket(mesa.Model):
         # Consumers and traders sell out of stock or restock against the price they expect.
         use = {r: self._use_last.get(r, self.demand.curves[r].reference_qty) for r in REGIONS}
         held = np.array(self.demand.stocks.offers()).reshape(-1, 2)
-        restock = np.array(self.demand.stocks.bids(use)).reshape(-1, 2)
+        restock = np.array(self.demand.stocks.bids(use, self.demand.price_cap)).reshape(-1, 2)
         offers = (
             np.concatenate([plant_qty, firm_qty, releases[:, 0], held[:, 0]]),
             np.concatenate([plant_ask, firm_ask, releases[:, 1], held[:, 1]]),

@@ -101,3 +101,18 @@ def test_a_region_with_no_buyers_reports_no_price():
 def test_the_supplier_cash_cost_must_be_above_zero():
     with pytest.raises(ScenarioError, match=r"supplier\.cash_cost: expected a number from 0\.01"):
         play("dumping", 1, {"supplier.cash_cost": 0.0})
+
+
+def test_holders_never_bid_to_restock_at_the_price_cap():
+    """A reference price above the cap puts the price holders expect over it: they still bid
+    under the cap (clearing refuses a bid at it), and the market simply sits at the cap."""
+    run = play("baseline", 0, {"demand.reference_price": 1e6, "demand.stock_carry": 0.0}, 6)
+    assert (run.timeseries()["price_allied"] == run.model.demand.price_cap).all()
+
+
+def test_a_war_that_costs_next_to_nothing_is_still_judged():
+    """A supplier with almost no capacity gives up almost nothing a quarter, so its budget
+    lasts for ever; rivals it cannot drive out (an endless runway) must not count as exits."""
+    tiny = {"supplier.capacity": 1.2895586229009036e-302, "alliance.dumping_test": "areeda_turner"}
+    run = play("dumping", 0, tiny, 10)
+    assert np.isfinite(run.timeseries()["dominant_sacrifice"]).all()
