@@ -123,3 +123,51 @@ def test_a_war_that_works_leaves_the_predator_better_off_than_no_war():
     assert war["bankruptcies"].iloc[-1] + war["closures"].iloc[-1] > 0
     assert value(war) > value(calm)
     assert war["campaign_value"].iloc[-1] > 0  # its own account of the war agrees
+
+
+# --- each new lever moves the market the way theory says ------------------------------------
+
+
+def test_freight_is_the_gap_between_the_export_and_home_prices():
+    for freight in (0.5, 5.0):
+        table = _table("baseline", {"trade.freight": freight}, quarters=8)[1]
+        assert np.allclose(table["price_allied"] - table["price_home"], freight)
+        assert np.allclose(table["price_world"] - table["price_home"], freight)
+
+
+def test_overbuilt_competing_plants_drive_the_price_down():
+    competing = {"supplier.conduct": 0.0, "supplier.cost_spread": 0.3}
+    paced = _table("baseline", competing, quarters=40)[1]
+    overbuilt = _table("baseline", {**competing, "supplier.overbuild": 0.2}, quarters=40)[1]
+    assert overbuilt["price_home"].iloc[-1] < paced["price_home"].iloc[-1] - 5.0
+
+
+def test_a_production_quota_raises_every_price():
+    free = _table("baseline", quarters=8)[1]
+    capped = _table("baseline", {"supplier.production_quota": 80000.0}, quarters=8)[1]
+    for region in ("home", "allied", "world"):
+        assert capped[f"price_{region}"].mean() > 1.5 * free[f"price_{region}"].mean()
+
+
+def test_a_price_war_on_exports_needs_the_home_market_closed_to_rivals():
+    """With imports into the dominant country open, rivals sell there at its unsubsidised home
+    price, and the war idles no plant."""
+    stubborn = {"supplier.campaign_review": False}
+    closed = _table("dumping", {**stubborn, "trade.home_imports": False}, quarters=10)[1]
+    opened = _table("dumping", {**stubborn, "trade.home_imports": True}, quarters=10)[1]
+    assert closed["idled_capacity"].max() > 5000.0
+    assert opened["idled_capacity"].max() == 0.0
+
+
+def test_a_dearer_restart_keeps_a_plant_running_longer_under_its_cash_cost():
+    """A wider hysteresis band (Dixit): the costlier it is to start again, the longer a plant
+    sells at a loss before it stops."""
+    stubborn = {"supplier.campaign_review": False}
+
+    def quarters_selling(overrides):
+        run = _table("dumping", {**stubborn, **overrides}, quarters=14)[0]
+        return int((run.recorder.firm("AU-1", "sold")[4:] > 0).sum())  # from the attack on
+
+    cheap = quarters_selling({})
+    dear = quarters_selling({"producers.AU-1.restart_cost": 0.2})
+    assert dear > cheap
