@@ -83,7 +83,6 @@ class FirmBook:
         self.repaid = np.zeros(n)  # USD m of debt repaid this quarter
         self.building_debt = np.zeros(n)  # USD m borrowed for a project not yet finished
         self.expected_price = np.full(n, float(reference_price))
-        self.offered = np.zeros(n)  # t this quarter
         self.sold = np.zeros(n)
         self.revenue = np.zeros(n)  # USD m this quarter, market sales
         self.floor_received = np.zeros(n)  # USD m this quarter, net of upside paid back

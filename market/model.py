@@ -98,7 +98,9 @@ class MineralMarket(mesa.Model):
         self.duty_last = 0.0
         self.consumption_allied = np.zeros(0)  # t per quarter so far, for recyclers' scrap
         self._initial_allied = self.demand.curves["allied"].reference_qty
-        self.observed = self._firm_offers()  # what the supplier saw of the fringe last quarter
+        self.observed = self._firm_offers(
+            self._floor_support()
+        )  # what the supplier saw of the fringe last quarter
         self.routes_used: frozenset[tuple[int, int]] | None = None  # where the search starts
         self._use_last: dict[str, float] = {}  # t each region consumed last quarter
         allied_output = float(self.observed[0].sum())
@@ -190,8 +192,9 @@ class MineralMarket(mesa.Model):
 
         # 3. Allied producers and recyclers run, idle, restart or close, and offer; governments
         # bid for or release stock.
-        self._firms_decide(quarter)
-        firm_qty, firm_ask = self._firm_offers()
+        support = self._floor_support()
+        self._firms_decide(quarter, support)
+        firm_qty, firm_ask = self._firm_offers(support)
         self.observed = (firm_qty, firm_ask)
         bids = np.array([g.stockpile_bid() for g in self._gov_list]).reshape(-1, 2)
         releases = np.array([g.stockpile_offer() for g in self._gov_list]).reshape(-1, 2)
@@ -243,8 +246,11 @@ class MineralMarket(mesa.Model):
         if quarter >= self.quarters:
             self.running = False
 
-    def _firms_decide(self, quarter: int) -> None:
-        support = np.array([g.floor_support() for g in self._gov_list])
+    def _floor_support(self) -> np.ndarray:
+        """The floor (USD/kg) each government's firms can count on this quarter, 0 where none."""
+        return np.array([g.floor_support() for g in self._gov_list])
+
+    def _firms_decide(self, quarter: int, support: np.ndarray) -> None:
         for book, kind in ((self.producers, "producer"), (self.recyclers, "recycler")):
             moves = book.decide(quarter, support[book.country_idx])
             for row in moves["idle"]:
@@ -271,9 +277,9 @@ class MineralMarket(mesa.Model):
                 )
                 self._sell_assets(book, int(row), kind, closure=why)
 
-    def _firm_offers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Allied producers' then recyclers' offers (t, USD/kg), in book order."""
-        support = np.array([g.floor_support() for g in self._gov_list])
+    def _firm_offers(self, support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Allied producers' then recyclers' offers (t, USD/kg), in book order, with the floor
+        each can count on (`support`, USD/kg per government)."""
         p_qty, p_ask = self.producers.offers(support[self.producers.country_idx])
         scrap = self.recyclers.scrap(
             self.steps, self.consumption_allied, self._initial_allied, self.demand.growth
