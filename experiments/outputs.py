@@ -87,11 +87,12 @@ def overview_figure(run: Run) -> Any:
     costs = [p["cash_cost"] for p in cash_cost.values()]
     (ax_price, ax_share), (ax_cap, ax_money) = axes
 
-    ax_price.plot(q, ts["price_allied"], label="allied price", color="#1f77b4")
+    # The allied price last, so it stays visible where trade ties it to the other two.
     ax_price.plot(q, ts["price_world"], label="rest-of-world price", color="#7f7f7f")
     ax_price.plot(
         q, ts["price_home"], label="dominant country's home price", color="#8c564b", ls="-."
     )
+    ax_price.plot(q, ts["price_allied"], label="allied price", color="#1f77b4")
     if costs:
         ax_price.axhspan(
             min(costs), max(costs), color="#ff7f0e", alpha=0.12, label="allied cash costs"

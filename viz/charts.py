@@ -63,9 +63,11 @@ class Trace:
 
 
 TRACES: tuple[Trace, ...] = (
-    Trace("price", "price_allied", "allied price", "#1f77b4"),
+    # The allied price is drawn last of the three: where trade ties it to the others, it stays
+    # visible on top.
     Trace("price", "price_world", "rest-of-world price", "#7f7f7f"),
     Trace("price", "price_home", "dominant country's home price", "#8c564b", style="-."),
+    Trace("price", "price_allied", "allied price", "#1f77b4"),
     Trace("price", "allied_cash_cost", "allied cash cost", "#ff7f0e", style="--"),
     Trace(
         "price",

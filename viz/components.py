@@ -39,8 +39,8 @@ SPEEDS: dict[str, float] = {"slow": 1.0, "normal": 0.3, "fast": 0.1, "full speed
 FRAMES = 12  # pictures a second at most, at full speed
 
 INTRO = (
-    "A dominant, state-backed supplier holds about 90 % of refining. It can flood the allied "
-    "market below cost to drive allied producers out, then raise prices; or cut its exports. "
+    "A dominant, state-backed supplier holds about 90 % of refining. It can flood the export "
+    "markets below cost to drive allied producers out, then raise prices; or cut its exports. "
     "The allies can answer with price floors, anti-dumping duties, stockpiles, cheap finance and "
     "asset-sale review. One step is one quarter."
 )
