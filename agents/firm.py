@@ -15,7 +15,10 @@ from typing import Any, ClassVar
 import mesa
 import numpy as np
 
-_NONE = np.zeros(0, dtype=int)  # no rows
+# Whether a mask picks any firm is asked with np.count_nonzero, one call into numpy's C code:
+# ndarray.any goes through a Python wrapper that costs more than the test on arrays this small.
+Rows = np.ndarray | tuple[int, ...]  # row numbers: an index array, or the empty tuple
+_NONE: Rows = ()  # no rows (an empty tuple: a loop over it costs nothing)
 _QUIET = {"idle": _NONE, "restart": _NONE, "close": _NONE, "short": _NONE}  # a quarter of no moves
 EQUITY_SHARE = 0.3  # share of an investment paid from the firm's own cash; the rest is borrowed
 EXPECTATION_WEIGHT = 0.25  # weight of the latest realised price in the expected price
@@ -26,6 +29,12 @@ IDLE_BEFORE_CLOSING = 8  # quarters on care and maintenance without recovery bef
 # (its own decision; the plant is sold) or bankrupt (cash and its backer's money are gone).
 RUNNING, IDLE, RESTARTING, CLOSED, BANKRUPT = range(5)
 STATES = ("running", "idle", "restarting", "closed", "bankrupt")
+IDLING = np.isin(np.arange(len(STATES)), (IDLE, RESTARTING))  # by state: in business, not producing
+
+
+def _rows(mask: np.ndarray) -> Rows:
+    """The rows a boolean mask picks (`_NONE` when it picks none)."""
+    return np.flatnonzero(mask) if np.count_nonzero(mask) else _NONE
 
 
 def capital_recovery(rate: float, years: int) -> float:
@@ -88,6 +97,7 @@ class FirmBook:
         self.floor_received = np.zeros(n)  # USD m this quarter, net of upside paid back
         self.profit = np.zeros(n)
         self.capital_committed = np.zeros(n)  # USD m of projects started this quarter
+        self._kept: dict[str, np.ndarray] = {}  # `band`, `least_ask`: kept till inputs change
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -97,6 +107,7 @@ class FirmBook:
         from it: a firm moved to another country comes under that government's levers, and
         debt set anew is serviced at today's commercial rate."""
         getattr(self, attr)[row] = value
+        self._kept.clear()  # capacity, cash cost, restart cost or capex may have changed
         if attr == "country":
             self.country_idx[row] = self.countries.index(value)
         elif attr == "debt":
@@ -110,7 +121,7 @@ class FirmBook:
     @property
     def idle(self) -> np.ndarray:
         """In business with its plant not producing: on care and maintenance or restarting."""
-        return (self.state == IDLE) | (self.state == RESTARTING)
+        return IDLING[self.state]
 
     @property
     def bankrupt(self) -> np.ndarray:
@@ -120,78 +131,112 @@ class FirmBook:
     def closed(self) -> np.ndarray:
         return self.state == CLOSED
 
+    def exits(self) -> tuple[int, int]:
+        """How many firms have closed their plants, and how many have gone bankrupt."""
+        if self.state.max(initial=RUNNING) < CLOSED:  # all still in business
+            return 0, 0
+        return int(np.count_nonzero(self.state == CLOSED)), int(np.count_nonzero(self.bankrupt))
+
     def idled_capacity(self) -> float:
         """t/yr of plants in business but not producing (idle or restarting)."""
-        return float(self.capacity[self.idle].sum())
+        idle = self.idle
+        return float(self.capacity[idle].sum()) if np.count_nonzero(idle) else 0.0
 
     def band(self) -> np.ndarray:
         """Half-width (USD/kg) of each firm's hysteresis band (Dixit 1989): what restarting
         would cost it after idling, spread over a year's output. It keeps running at a price
-        this far under its cash cost, and restarts only when it expects this far over."""
-        output = np.maximum(self.capacity / 4.0 * HORIZON, 1e-9)  # t over the horizon
-        restart = self.restart_cost * self.capex * self.capacity / 1000.0  # USD m
-        return restart * 1000.0 / output
+        this far under its cash cost, and restarts only when it expects this far over.
 
-    def decide(self, quarter: int, floor_support: np.ndarray) -> dict[str, np.ndarray]:
+        It changes only with capacity, restart cost and capex, so it is kept until one of them
+        changes (`set`, `complete_projects`, `dispose`); read-only, shared by every reader."""
+        band = self._kept.get("band")
+        if band is None:
+            output = np.maximum(self.capacity / 4.0 * HORIZON, 1e-9)  # t over the horizon
+            restart = self.restart_cost * self.capex * self.capacity / 1000.0  # USD m
+            band = self._kept["band"] = restart * 1000.0 / output
+            band.setflags(write=False)
+        return band
+
+    def least_ask(self) -> np.ndarray:
+        """The lowest price (USD/kg) each firm sells at with no floor behind it: its cash cost
+        less its band, and never under 0. Kept, as `band` is, until its inputs change."""
+        ask = self._kept.get("least_ask")
+        if ask is None:
+            ask = self._kept["least_ask"] = np.maximum(self.cash_cost - self.band(), 0.0)
+            ask.setflags(write=False)
+        return ask
+
+    def decide(self, quarter: int, floor_support: np.ndarray) -> dict[str, Rows]:
         """Run, idle, restart or close, from the price each firm expects (or a floor it can
         count on). Returns the rows that idled, restarted and closed (with why) this quarter."""
         expected = np.maximum(self.expected_price, floor_support)
-        if not (expected < self.cash_cost).any() and (self.state == RUNNING).all():
+        losing = expected < self.cash_cost
+        if not np.count_nonzero(losing) and (self.state == RUNNING).all():
             return _QUIET  # every plant runs and expects to cover its cash cost: nothing moves
         band = self.band()
-        ready = (self.state == RESTARTING) & (quarter >= self.restart_quarter)
-        self._enter(ready, RUNNING, quarter)
-        idle = (self.state == RUNNING) & (expected < self.cash_cost - band) & (self.capacity > 0)
-        self._enter(idle, IDLE, quarter)
+        ready = self.state == RESTARTING
+        if np.count_nonzero(ready):
+            ready &= quarter >= self.restart_quarter
+            self._enter(ready, RUNNING, quarter)
+        idle = expected < self.cash_cost - band
+        if np.count_nonzero(idle):
+            idle &= (self.state == RUNNING) & (self.capacity > 0)
+            self._enter(idle, IDLE, quarter)
         # Restart when it expects enough over its cash cost, and can pay for the restart and a
         # quarter's running costs out of its own or its backer's cash.
-        cost = self.restart_cost * self.capex * self.capacity / 1000.0
-        affordable = self.cash + self.backer_cash >= cost + (self.fixed_cost + self.interest) / 4.0
-        restart = (self.state == IDLE) & (expected > self.cash_cost + band) & affordable
-        self.cash = np.where(restart, self.cash - cost, self.cash)
-        self.restart_quarter = np.where(
-            restart, quarter + self.restart_lag.astype(int), self.restart_quarter
-        )
-        self._enter(restart, RESTARTING, quarter)
+        restart = self.state == IDLE
+        if np.count_nonzero(restart):
+            cost = self.restart_cost * self.capex * self.capacity / 1000.0
+            affordable = (
+                self.cash + self.backer_cash >= cost + (self.fixed_cost + self.interest) / 4.0
+            )
+            restart &= (expected > self.cash_cost + band) & affordable
+        if np.count_nonzero(restart):
+            self.cash = np.where(restart, self.cash - cost, self.cash)
+            self.restart_quarter = np.where(
+                restart, quarter + self.restart_lag.astype(int), self.restart_quarter
+            )
+            self._enter(restart, RESTARTING, quarter)
         # Close (sell the plant) rather than wait to go bankrupt: losses expected to persist
         # and less than a year of cash to carry them, or long idle without recovery.
-        losing = self.alive & (expected < self.cash_cost) & (self.capacity > 0)
-        burn = self.year_of_costs(expected)
-        short = losing & (self.cash + self.backer_cash < burn)
+        short = losing & self.alive & (self.capacity > 0)
+        if np.count_nonzero(short):
+            short &= self.cash + self.backer_cash < self.year_of_costs(expected)
         # A backer with money left keeps an idle plant on care and maintenance.
-        stale = (
-            (self.state == IDLE)
-            & (quarter - self.state_since >= IDLE_BEFORE_CLOSING)
-            & (self.backer_cash <= 0)
-        )
+        stale = self.state == IDLE
+        if np.count_nonzero(stale):
+            stale &= (quarter - self.state_since >= IDLE_BEFORE_CLOSING) & (self.backer_cash <= 0)
         close = (short | stale) & ~restart
-        self.cash = np.where(
-            close, self.cash + self.salvage * self.capex * self.capacity / 1000.0, self.cash
-        )
-        self._enter(close, CLOSED, quarter)
+        if np.count_nonzero(close):
+            self.cash = np.where(
+                close, self.cash + self.salvage * self.capex * self.capacity / 1000.0, self.cash
+            )
+            self._enter(close, CLOSED, quarter)
+            self.bankrupt_quarter = np.where(close, quarter, self.bankrupt_quarter)
         self.alive = self.state < CLOSED
-        self.bankrupt_quarter = np.where(close, quarter, self.bankrupt_quarter)
         return {
-            "idle": np.flatnonzero(idle),
-            "restart": np.flatnonzero(restart),
-            "close": np.flatnonzero(close),
-            "short": np.flatnonzero(close & short),
+            "idle": _rows(idle),
+            "restart": _rows(restart),
+            "close": _rows(close),
+            "short": _rows(close & short),
         }
 
     def year_of_costs(self, price: np.ndarray) -> np.ndarray:
         """USD m a firm would burn in a year in its state at `price`: its fixed costs (or its
         care and maintenance cost), interest, debt repayment and any loss on its output."""
-        fixed = np.where(self.state == IDLE, self.idle_cost * self.fixed_cost, self.fixed_cost)
-        loss = np.where(
-            self.state == IDLE,
-            0.0,
-            np.maximum(self.cash_cost - price, 0.0) * self.capacity / 1000.0,
-        )
+        fixed = self.fixed_cost
+        loss = np.maximum(self.cash_cost - price, 0.0) * self.capacity / 1000.0
+        idle = self.state == IDLE
+        if np.count_nonzero(idle):
+            # On care and maintenance: its idle cost, and no output to lose on.
+            fixed = np.where(idle, self.idle_cost * self.fixed_cost, fixed)
+            loss = np.where(idle, 0.0, loss)
         return fixed + self.interest + self.debt / self.finance.asset_life + loss
 
     def _enter(self, rows: np.ndarray, state: int, quarter: int) -> None:
-        self.state = np.where(rows, state, self.state)
-        self.state_since = np.where(rows, quarter, self.state_since)
+        if np.count_nonzero(rows):
+            self.state = np.where(rows, state, self.state)
+            self.state_since = np.where(rows, quarter, self.state_since)
 
     def capacity_in_business(self) -> float:
         """t/yr of the firms not bankrupt."""
@@ -201,14 +246,15 @@ class FirmBook:
         """Cash cost (USD/kg) of the cheapest firm in business with capacity; `otherwise` if
         none is."""
         running = self.alive & (self.capacity > 0)
-        return float(self.cash_cost[running].min()) if running.any() else otherwise
+        return float(self.cash_cost[running].min()) if np.count_nonzero(running) else otherwise
 
     def average_cash_cost(self) -> float:
         """Capacity-weighted cash cost of the firms in business, USD/kg (0 when none is)."""
-        weights = np.where(self.alive, self.capacity, 0.0)
-        if weights.sum() == 0:
+        weights = self.capacity if self.alive.all() else np.where(self.alive, self.capacity, 0.0)
+        total = float(weights.sum())
+        if total == 0:
             return 0.0
-        return float((self.cash_cost * weights).sum() / weights.sum())
+        return float((self.cash_cost * weights).sum()) / total
 
     def incentive_price(
         self, interest_rate: float, concessional_rate: float, financing: np.ndarray, asset_life: int
@@ -219,6 +265,8 @@ class FirmBook:
         Government financing replaces part of the commercial rate with the concessional one.
         """
         commercial = capital_recovery(interest_rate, asset_life)
+        if not np.count_nonzero(financing):  # no government financing: the commercial charge
+            return self.cash_cost + self.capex * commercial
         concessional = capital_recovery(concessional_rate, asset_life)
         return self.cash_cost + self.capex * (commercial + financing * (concessional - commercial))
 
@@ -229,32 +277,48 @@ class FirmBook:
         quarter (a declining balance), once the plant the debt paid for runs."""
         self.revenue = self.sold * price / 1000.0
         self.floor_received = floor_paid
-        fixed = np.where(self.state == IDLE, self.idle_cost * self.fixed_cost, self.fixed_cost)
+        fixed = self.fixed_cost
+        idle = self.state == IDLE
+        if np.count_nonzero(idle):  # on care and maintenance: its idle cost instead
+            fixed = np.where(idle, self.idle_cost * self.fixed_cost, fixed)
         costs = self.sold * self.cash_cost / 1000.0 + (fixed + self.interest) / 4.0
-        self.profit = np.where(self.alive, self.revenue + floor_paid - costs, 0.0)
+        some_out = not self.alive.all()  # firms out of business book nothing
+        self.profit = self.revenue + floor_paid - costs
+        if some_out:
+            self.profit = np.where(self.alive, self.profit, 0.0)
         # Project loans are repaid once the plant runs (a grace period while it is built).
         owed = self.debt - self.building_debt
-        self.repaid = np.where(
-            self.alive, np.clip(owed / (4.0 * self.finance.asset_life), 0.0, owed), 0.0
-        )
-        kept = np.where(self.debt > 0, 1.0 - self.repaid / np.maximum(self.debt, 1e-12), 1.0)
-        self.debt = self.debt - self.repaid
-        self.interest = self.interest * kept
-        self.soft_debt = self.soft_debt * kept
+        if not np.count_nonzero(owed) and not np.signbit(owed).any():  # owing none, repaying none
+            self.repaid = np.zeros(len(self))
+        else:
+            due = owed / (4.0 * self.finance.asset_life)
+            self.repaid = np.minimum(np.maximum(due, 0.0), owed)
+            if some_out:
+                self.repaid = np.where(self.alive, self.repaid, 0.0)
+            kept = np.where(self.debt > 0, 1.0 - self.repaid / np.maximum(self.debt, 1e-12), 1.0)
+            self.debt = self.debt - self.repaid
+            self.interest = self.interest * kept
+            self.soft_debt = self.soft_debt * kept
         self.cash = self.cash + self.profit - self.repaid
-        realised = np.where(
-            self.sold > 0, price + floor_paid * 1000.0 / np.maximum(self.sold, 1e-9), price
-        )
+        if np.count_nonzero(floor_paid):  # a floor topped up, or took back some of, what a kg made
+            realised = np.where(
+                self.sold > 0, price + floor_paid * 1000.0 / np.maximum(self.sold, 1e-9), price
+            )
+        else:
+            realised = price
         self.expected_price = (1 - EXPECTATION_WEIGHT) * self.expected_price + (
             EXPECTATION_WEIGHT * realised
         )
 
-    def fail(self, quarter: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fail(self, quarter: int) -> tuple[Rows, np.ndarray | tuple[float, ...], Rows]:
         """Firms whose cash has run out call on their backer; those the backer cannot carry
         are bankrupt. Returns (rows a backer carried, what it put in, rows bankrupt)."""
-        short = self.alive & (self.cash < 0)
-        if not short.any():
-            return _NONE, np.zeros(0), _NONE
+        short = self.cash < 0
+        if not np.count_nonzero(short):
+            return _NONE, _NONE, _NONE
+        short &= self.alive
+        if not np.count_nonzero(short):
+            return _NONE, _NONE, _NONE
         need = np.where(short, -self.cash + (self.fixed_cost + self.interest) / 4.0, 0.0)
         put = np.minimum(need, self.backer_cash)
         helped = np.flatnonzero(short & (put > 0))
@@ -268,12 +332,16 @@ class FirmBook:
         self.bankrupt_quarter[failed] = quarter
         return helped, put[helped], failed
 
-    def complete_projects(self, quarter: int) -> np.ndarray:
-        ready = self.alive & (self.ready_quarter == quarter)
-        if not ready.any():
+    def complete_projects(self, quarter: int) -> Rows:
+        ready = self.ready_quarter == quarter
+        if not np.count_nonzero(ready):
+            return _NONE
+        ready &= self.alive
+        if not np.count_nonzero(ready):
             return _NONE
         done = np.flatnonzero(ready)
         self.capacity[done] += self.building[done]
+        self._kept.clear()
         self.building[done] = 0.0
         self.building_debt[done] = 0.0
         self.ready_quarter[done] = -1
@@ -286,19 +354,21 @@ class FirmBook:
         interest_rate: float,
         concessional_rate: float,
         financing: np.ndarray,
-    ) -> np.ndarray:
+    ) -> Rows:
         """Start a project where the expected price beats the incentive price and the firm can
         put up its equity share. Returns the rows that invested."""
-        cost = self.expansion * self.capex / 1000.0  # USD m
         self.capital_committed = np.zeros(len(self))
-        go = (
+        go = self.expected_price >= incentive  # first the test that rules most firms out
+        if not np.count_nonzero(go):
+            return _NONE
+        cost = self.expansion * self.capex / 1000.0  # USD m
+        go &= (
             self.alive
             & (self.ready_quarter < 0)
             & (self.expansion > 0)
-            & (self.expected_price >= incentive)
             & (self.cash >= EQUITY_SHARE * cost)
         )
-        if not go.any():
+        if not np.count_nonzero(go):
             return _NONE
         rows = np.flatnonzero(go)
         borrowed = (1 - EQUITY_SHARE) * cost[rows]
@@ -319,6 +389,7 @@ class FirmBook:
         capacity = float(self.capacity[rows].sum())
         self.soft_debt[rows] = 0.0  # written off with the firm
         self.capacity[rows] = 0.0
+        self._kept.clear()
         self.building[rows] = 0.0
         self.ready_quarter[rows] = -1
         return capacity

@@ -106,7 +106,8 @@ class Government(mesa.Agent):
         m = self.model
         if not self.in_force or m.shortage_last > 0:
             return 0.0, self.stockpile_buy_below
-        gap = max(self.stockpile_target() - self.stockpile, 0.0)
+        target = self.stockpile_target()
+        gap = max(target - self.stockpile, 0.0)
         # Sized at the price it expects to pay (last quarter's, up to its limit), so its budget
         # runs out instead of shrinking by a share each quarter; a lot under 1 % of a quarter's
         # fill is not worth buying.
@@ -114,8 +115,8 @@ class Government(mesa.Agent):
         if not expected > 0:
             expected = self.stockpile_buy_below
         affordable = self.stockpile_budget * 1000.0 / max(expected, 1e-9)
-        lot = min(gap, self.stockpile_target() / FILL_QUARTERS, affordable)
-        if lot < 0.01 * self.stockpile_target() / FILL_QUARTERS:
+        lot = min(gap, target / FILL_QUARTERS, affordable)
+        if lot < 0.01 * target / FILL_QUARTERS:
             lot = 0.0
         return lot, self.stockpile_buy_below
 

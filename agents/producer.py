@@ -19,7 +19,7 @@ class ProducerBook(FirmBook):
         it produce whatever the market price, since the government pays it the gap."""
         quantity = np.where(self.running(), self.capacity / 4.0, 0.0)
         floor_backed = floor_support >= self.cash_cost
-        ask = np.where(floor_backed, 0.0, np.maximum(self.cash_cost - self.band(), 0.0))
+        ask = np.where(floor_backed, 0.0, self.least_ask())
         return quantity, ask
 
     def runway(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from agents.firm import Column, Firm, FirmBook
@@ -15,7 +17,7 @@ class RecyclerBook(FirmBook):
     COLUMNS = (*FirmBook.COLUMNS, "collection_rate", "collection_elasticity", "scrap_lag")
 
     def scrap(
-        self, quarter: int, consumed: np.ndarray, initial: float, growth: float
+        self, quarter: int, consumed: Sequence[float], initial: float, growth: float
     ) -> np.ndarray:
         """End-of-life tonnes reaching each recycler this quarter: what allied buyers consumed
         `scrap_lag` quarters ago (`consumed`, t a quarter, from quarter 1), or before the run
@@ -24,12 +26,18 @@ class RecyclerBook(FirmBook):
         when = quarter - self.scrap_lag.astype(int)  # the quarter the scrap was consumed
         seen = len(consumed)
         quarterly = (1.0 + growth) ** 0.25
-        amount = np.where(
-            when >= 1,
-            consumed[np.clip(when - 1, 0, max(seen - 1, 0))] if seen else 0.0,
-            initial * quarterly ** (when - 1.0),
-        )
-        return amount / max(int(self.alive.sum()), 1)
+        before = when < 1
+        if before.all():  # all of it consumed before the run
+            amount = initial * quarterly ** (when - 1.0)
+        else:
+            amount = np.where(
+                before,
+                initial * quarterly ** (when - 1.0),
+                np.asarray(consumed)[np.minimum(np.maximum(when - 1, 0), max(seen - 1, 0))]
+                if seen
+                else 0.0,
+            )
+        return amount / max(int(np.count_nonzero(self.alive)), 1)
 
     def offers(self, scrap: np.ndarray, floor_support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Recycle what can be collected: (tonnes, ask USD/kg) per recycler.
@@ -43,8 +51,7 @@ class RecyclerBook(FirmBook):
             self.collection_rate * price_ratio**self.collection_elasticity, MAX_COLLECTION
         )
         quantity = np.where(self.running(), np.minimum(self.capacity / 4.0, collected * scrap), 0.0)
-        band = self.band()
-        ask = np.where(floor_support >= self.cash_cost, 0.0, np.maximum(self.cash_cost - band, 0.0))
+        ask = np.where(floor_support >= self.cash_cost, 0.0, self.least_ask())
         return quantity, ask
 
 

@@ -301,12 +301,11 @@ class DominantSupplier(mesa.Agent):
         self.market_total = market_total
         if market_total > 0:
             self.share = max(1.0 - rivals_offered / market_total, 0.0)
-        self.profit = self.earned(shipped, prices, duty, freight, accepted)
+        cost = self._plant_cost(accepted)
+        self.profit = self._earned(shipped, prices, duty, freight, cost)
         sold = float(accepted.sum())
-        self.average_cost = (
-            float((accepted * self.block_costs()).sum()) / sold if sold > 0 else self.cash_cost
-        )
-        self.subsidy = -sum(self.adjustment[r] * shipped[r] for r in REGIONS) / 1000.0
+        self.average_cost = cost / sold if sold > 0 else self.cash_cost
+        self.subsidy = -sum([self.adjustment[r] * shipped[r] for r in REGIONS]) / 1000.0
         self.given_up = 0.0
         if market_play is not None:
             self.given_up = max(market_play - self.profit, 0.0)
@@ -352,13 +351,28 @@ class DominantSupplier(mesa.Agent):
     ) -> float:
         """Operating profit (USD m) of shipping `shipped` tonnes by region at `prices` (what
         buyers pay, USD/kg), its plants having sold `accepted` tonnes each."""
+        return self._earned(shipped, prices, duty, freight, self._plant_cost(accepted))
+
+    def _plant_cost(self, accepted: np.ndarray) -> float:
+        """USD thousand its plants' cash costs come to on `accepted` tonnes each."""
+        return float((accepted * self.block_costs()).sum())
+
+    def _earned(
+        self,
+        shipped: dict[str, float],
+        prices: dict[str, float],
+        duty: float,
+        freight: float,
+        cost: float,
+    ) -> float:
+        """`earned`, with its plants' cash costs (`_plant_cost`) known."""
         net = {
             "home": prices["home"],
             "allied": prices["allied"] / (1.0 + duty) - freight,
             "world": prices["world"] - freight,
         }
-        revenue = sum(net[r] * shipped[r] for r in REGIONS if shipped[r] > 0)
-        return (revenue - float((accepted * self.block_costs()).sum())) / 1000.0
+        revenue = sum([net[r] * shipped[r] for r in REGIONS if shipped[r] > 0])
+        return (revenue - cost) / 1000.0
 
     def acquire(self, capacity: float) -> None:
         """Buy a bankrupt rival's plant: its capacity now serves the dominant supplier."""

@@ -30,17 +30,21 @@ class DemandCurve:
     elasticity: float
 
     def quantity(self, price: float | np.ndarray) -> float | np.ndarray:
-        if isinstance(price, float | int):
-            if price <= 0:
-                return math.inf
-            try:  # as a Python float, so an overflow raises instead of warning
-                return self.reference_qty * (float(price) / self.reference_price) ** self.elasticity
-            except (OverflowError, ZeroDivisionError):  # a price too near zero for a float
-                return math.inf
+        if isinstance(price, (float, int)):  # a tuple: no union type built on every call
+            return self.at(float(price))
         with np.errstate(divide="ignore", over="ignore"):
             return self.reference_qty * (np.asarray(price, float) / self.reference_price) ** (
                 self.elasticity
             )
+
+    def at(self, price: float) -> float:
+        """`quantity` at one price, a Python float (the clearing's inner loop calls this)."""
+        if price <= 0:
+            return math.inf
+        try:  # as a Python float, so an overflow raises instead of warning
+            return self.reference_qty * (price / self.reference_price) ** self.elasticity
+        except (OverflowError, ZeroDivisionError):  # a price too near zero for a float
+            return math.inf
 
     def price(self, quantity: float) -> float:
         """Inverse demand: the price at which consumers take `quantity` tonnes."""
@@ -175,7 +179,7 @@ def clear_regions(
     `arcs` (the routes used last quarter) is only where the search starts; the answer does not
     depend on it.
     """
-    offer_qty = np.where(np.asarray(offer_qty, float) > 0, np.asarray(offer_qty, float), 0.0)
+    offer_qty = np.asarray(offer_qty, float)  # an offer of no tonnes (or fewer) never sells
     offer_ask = np.asarray(offer_ask, float)
     offer_origin = np.asarray(offer_origin, int)
     bid_qty = np.zeros(0) if bid_qty is None else np.asarray(bid_qty, float)
@@ -184,8 +188,9 @@ def clear_regions(
     n_origins, n_regions = routes.cost.shape
     if price_cap <= 0:
         raise ValueError("price_cap must be positive")
-    if np.any((bid_limit >= price_cap) & (bid_qty > 0)):
-        raise ValueError("bid limits must be below the price cap")
+    for limit, want in zip(bid_limit.tolist(), bid_qty.tolist(), strict=True):
+        if limit >= price_cap and want > 0:
+            raise ValueError("bid limits must be below the price cap")
     problem = _Problem(
         offer_qty,
         offer_ask,
@@ -203,14 +208,18 @@ def clear_regions(
     if export_cap is None or home is None:
         return solution.trade()
     export_cap, home = np.asarray(export_cap, float), np.asarray(home, int)
-    exports = [0.0] * n_origins
+    exports, home_of = [0.0] * n_origins, home.tolist()
     for (o, r), flow in solution.flows.items():
-        if r != home[o]:
+        if r != home_of[o]:
             exports[o] += flow
-    over = np.flatnonzero(np.array(exports) > export_cap * (1 + 1e-12) + 1e-9)
-    if not over.size:
+    over = [
+        o
+        for o, (sent, cap) in enumerate(zip(exports, export_cap.tolist(), strict=True))
+        if sent > cap * (1 + 1e-12) + 1e-9
+    ]
+    if not over:
         return solution.trade()
-    return _clear_with_quotas(problem, export_cap, home, over)
+    return _clear_with_quotas(problem, export_cap, home, np.array(over))
 
 
 def _clear_with_quotas(
@@ -296,19 +305,22 @@ class _Solution:
     received: list[float]  # per region, consumers' and bidders' tonnes
 
     def flow_table(self) -> np.ndarray:
-        table = np.zeros((self.problem.n_origins, self.problem.n_regions))
-        for arc, flow in self.flows.items():
-            table[arc] = flow
-        return table
+        n_o, n_r = self.problem.n_origins, self.problem.n_regions
+        table = [0.0] * (n_o * n_r)
+        for (o, r), flow in self.flows.items():
+            table[o * n_r + r] = flow
+        return np.array(table).reshape(n_o, n_r)
 
     def accepted(self) -> np.ndarray:
         p = self.problem
-        accepted = np.zeros(len(p.qty))
+        accepted = [0.0] * len(p.offered)
         for o, full, marginal, share in self.margins:
             rows = p.rows[o]
-            accepted[rows[:full]] = p.qty[rows[:full]]
-            accepted[rows[full:marginal]] = p.qty[rows[full:marginal]] * share
-        return accepted
+            for row in rows[:full]:
+                accepted[row] = p.offered[row]
+            for row in rows[full:marginal]:
+                accepted[row] = p.offered[row] * share
+        return np.array(accepted)
 
     def trade(self, export_netbacks: list[float] | None = None) -> Trade:
         netbacks = np.array(self.netbacks)
@@ -360,21 +372,32 @@ class _Problem:
             for r in range(n_regions)
             if math.isfinite(self.cost[o][r])
         ]
-        # Each origin's live offers in merit order: rows, asks and the tonnes up to each.
-        order = np.lexsort((ask, origin))
-        order = order[qty[order] > 0]
-        bounds = np.searchsorted(origin[order], np.arange(n_origins + 1)).tolist()
-        asks, tonnes = ask[order].tolist(), qty[order].tolist()
-        self.rows = [order[bounds[o] : bounds[o + 1]] for o in range(n_origins)]
-        self.asks = [asks[bounds[o] : bounds[o + 1]] for o in range(n_origins)]
+        # Each origin's live offers in merit order: rows, asks and the tonnes up to each. The
+        # sort is stable (equal asks keep their order) and puts an ask that is not a number
+        # last, as numpy sorts.
+        self.offered = qty.tolist()  # tonnes per offer, as plain floats
+        every_ask = ask.tolist()
+        self.rows = [[] for _ in range(n_origins)]
+        for row, (tonnes, o) in enumerate(zip(self.offered, origin.tolist(), strict=True)):
+            if tonnes > 0:
+                self.rows[o].append(row)
+        merit = every_ask.__getitem__
+        if any(map(math.isnan, every_ask)):
+            merit = lambda row: (math.isnan(every_ask[row]), every_ask[row])  # noqa: E731
+        for rows in self.rows:
+            rows.sort(key=merit)
+        self.asks = [[every_ask[row] for row in rows] for rows in self.rows]
+        tonnes = self.offered
         self.cum = [
-            list(accumulate(tonnes[bounds[o] : bounds[o + 1]], initial=0.0))
-            for o in range(n_origins)
+            list(accumulate([tonnes[row] for row in rows], initial=0.0)) for rows in self.rows
         ]
         self.sells = [len(a) > 0 for a in self.asks]
         self.min_ask = [a[0] if a else math.inf for a in self.asks]
+        # Bids as plain floats, and each region's live bids.
+        self.wants, self.limits = bid_qty.tolist(), bid_limit.tolist()
+        self.bid_regions = bid_region.tolist()
         self.bids: list[list[int]] = [[] for _ in range(n_regions)]
-        for i, (want, r) in enumerate(zip(bid_qty.tolist(), bid_region.tolist(), strict=True)):
+        for i, (want, r) in enumerate(zip(self.wants, self.bid_regions, strict=True)):
             if want > 0:
                 self.bids[r].append(i)
         self.at_cap = [d.quantity(self.price_cap) if d.reference_qty > 0 else 0.0 for d in demands]
@@ -412,9 +435,22 @@ class _Problem:
             self.allowed, key=lambda a: self.cost[a[0]][a[1]]
         )
         forest: set[tuple[int, int]] = set()
-        for arc in candidates:
-            if self._useful(arc) and not _path(forest, arc):
-                forest.add(arc)
+        # Union-find over the nodes, origins first then regions: a route between two nodes
+        # already joined would close a cycle.
+        parent = list(range(self.n_origins + self.n_regions))
+
+        def root(node: int) -> int:
+            while parent[node] != node:
+                node = parent[node]
+            return node
+
+        for o, r in candidates:
+            if not self._useful((o, r)):
+                continue
+            a, b = root(o), root(self.n_origins + r)
+            if a != b:
+                parent[a] = b
+                forest.add((o, r))
         return frozenset(forest)
 
     def _supply_prices(self, sol: _Solution) -> list[tuple[int, float]]:
@@ -539,7 +575,7 @@ class _Problem:
                     if math.isfinite(self.cost[o][r])
                 ]
                 if landed:
-                    highest = max(float(self.bid_limit[i]) for i in self.bids[r])
+                    highest = max(self.limits[i] for i in self.bids[r])
                     sol.prices[r] = max(min(self.price_cap, max(min(landed), 0.0)), highest)
         return sol
 
@@ -555,8 +591,8 @@ class _Problem:
         # Bids: stockpiles at their limits, and each region's consumers at its cap, where they
         # take whatever they get up to D(cap); under the cap consumers follow the smooth part.
         bids = [
-            (i, (float(self.bid_limit[i]) - maps_r[r][1]) / maps_r[r][0], float(self.bid_qty[i]))
-            for r in maps_r
+            (i, (self.limits[i] - b) / a, self.wants[i])
+            for r, (a, b) in maps_r.items()
             for i in self.bids[r]
         ]
         bids += [(-1 - r, cap_at[r], self.at_cap[r]) for r in maps_r if self.at_cap[r] > 0]
@@ -580,7 +616,7 @@ class _Problem:
                 took = want * bid_share
             if key >= 0:
                 sol.filled[key] = took
-                received[int(self.bid_region[key])] += took
+                received[self.bid_regions[key]] += took
             else:  # a region's consumers at its cap
                 r = -1 - key
                 if level >= cap_at[r]:
@@ -588,52 +624,53 @@ class _Problem:
                     sol.shortage[r] = max(self.at_cap[r] - took, 0.0)
         for r, (a, b) in maps_r.items():
             if self.demands[r].reference_qty > 0 and level < cap_at[r]:
-                sol.consumption[r] = float(self.demands[r].quantity(a * level + b))
+                sol.consumption[r] = self.demands[r].at(a * level + b)
             received[r] += sol.consumption[r]
             sol.received[r] = received[r]
             if self.buys[r]:
                 sol.prices[r] = cap if level >= cap_at[r] else min(a * level + b, cap)
         for o, (g, h) in maps_o.items():
             sol.netbacks[o] = g * level + h
-        # Flows along the tree from each node's balance, peeling leaves.
-        balance = {("o", o): sol.sold[o] for o in maps_o}
-        balance.update({("r", r): -received[r] for r in maps_r})
+        # Flows along the tree from each node's balance, peeling leaves: each round the first
+        # route (in the tree's order) with an origin or a region at its end.
+        balance_o = {o: sol.sold[o] for o in maps_o}
+        balance_r = {r: -received[r] for r in maps_r}
+        degree_o, degree_r = dict.fromkeys(maps_o, 0), dict.fromkeys(maps_r, 0)
+        for o, r in tree:
+            degree_o[o] += 1
+            degree_r[r] += 1
         edges = list(tree)
         while edges:
-            degree: dict[tuple[str, int], int] = {}
-            for o, r in edges:
-                degree[("o", o)] = degree.get(("o", o), 0) + 1
-                degree[("r", r)] = degree.get(("r", r), 0) + 1
-            for o, r in edges:
-                if degree[("o", o)] == 1:
-                    flow = balance[("o", o)]
-                elif degree[("r", r)] == 1:
-                    flow = -balance[("r", r)]
+            for k, (o, r) in enumerate(edges):
+                if degree_o[o] == 1:
+                    flow = balance_o[o]
+                elif degree_r[r] == 1:
+                    flow = -balance_r[r]
                 else:
                     continue
                 sol.flows[o, r] = flow
-                balance[("o", o)] -= flow
-                balance[("r", r)] += flow
-                edges.remove((o, r))
+                balance_o[o] -= flow
+                balance_r[r] += flow
+                degree_o[o] -= 1
+                degree_r[r] -= 1
+                del edges[k]
                 break
 
 
 def _path(forest, arc: tuple[int, int]) -> list[tuple[int, int]]:
     """The routes of `forest` that join arc's origin to its region ([] if none do)."""
+    links: dict[tuple[str, int], list[tuple[tuple[str, int], tuple[int, int]]]] = {}
+    for o, r in forest:  # each node's routes, in the forest's order
+        links.setdefault(("o", o), []).append((("r", r), (o, r)))
+        links.setdefault(("r", r), []).append((("o", o), (o, r)))
     start, goal = ("o", arc[0]), ("r", arc[1])
     back: dict[tuple[str, int], Any] = {start: None}
     frontier = [start]
-    while frontier:
+    while frontier and goal not in back:  # depth first; a node's way back is fixed when found
         node = frontier.pop()
-        for o, r in forest:
-            if node == ("o", o):
-                nxt = ("r", r)
-            elif node == ("r", r):
-                nxt = ("o", o)
-            else:
-                continue
+        for nxt, route in links.get(node, ()):
             if nxt not in back:
-                back[nxt] = (node, (o, r))
+                back[nxt] = (node, route)
                 frontier.append(nxt)
     if goal not in back:
         return []
@@ -655,13 +692,22 @@ class _Line:
 
     def __init__(self, offers, bids, curves, top: float) -> None:
         self.offers, self.bids, self.curves, self.top = offers, bids, curves, top
+        self.stacks = [(points, cum) for _, points, cum in offers]
         self.limits = sorted(limit for _, limit, _ in bids)
         wants = [w for _, w in sorted((limit, want) for _, limit, want in bids)]
         self.from_top = [*[*accumulate(wants[::-1])][::-1], 0.0]
+        # Supply and smooth demand at the points already evaluated: the search and the
+        # settlement read several points twice.
+        self._supply_at: dict[float, float] = {}
+        self._smooth_at: dict[float, float] = {}
 
     def supply(self, level: float) -> float:
         """Tonnes offered at or under `level`."""
-        return sum(cum[bisect_right(points, level)] for _, points, cum in self.offers)
+        tonnes = self._supply_at.get(level)
+        if tonnes is None:
+            tonnes = sum([cum[bisect_right(points, level)] for points, cum in self.stacks])
+            self._supply_at[level] = tonnes
+        return tonnes
 
     def bid(self, level: float) -> float:
         """Tonnes bid at or over `level`."""
@@ -669,21 +715,24 @@ class _Line:
 
     def smooth(self, level: float) -> float:
         """Consumers' demand under their caps at `level`, less what they take at the cap."""
-        total = 0.0
-        for curve, a, b, cap_at, at_cap in self.curves:
-            if level < cap_at:
-                total += curve.quantity(a * level + b) - at_cap
+        total = self._smooth_at.get(level)
+        if total is None:
+            total = 0.0
+            for curve, a, b, cap_at, at_cap in self.curves:
+                if level < cap_at:
+                    total += curve.at(a * level + b) - at_cap
+            self._smooth_at[level] = total
         return total
 
     def clear(self) -> tuple[float, float, float, bool]:
         """(level, share of the marginal offers sold, share of the marginal bids taken, whether
         the level lies strictly between two points: then offers at or under the lower one sell
         in full and bids at or over the upper one are taken in full)."""
-        points = sorted(
-            {p for _, pts, _ in self.offers for p in pts if p <= self.top}
-            | {limit for limit in self.limits if limit <= self.top}
-            | {self.top}
-        )
+        top = self.top
+        where = {p for pts, _ in self.stacks for p in pts if p <= top}
+        where.update([limit for limit in self.limits if limit <= top])
+        where.add(top)
+        points = sorted(where)
 
         def covered(k: int) -> bool:
             p = points[k]
@@ -713,7 +762,7 @@ class _Line:
 
     def _at(self, level: float, everything: bool = False) -> tuple[float, float, float, bool]:
         """Settle where an offer or a bid is marginal: the marginal side is pro-rated."""
-        below = sum(cum[bisect_left(pts, level)] for _, pts, cum in self.offers)
+        below = sum([cum[bisect_left(points, level)] for points, cum in self.stacks])
         upto = self.supply(level)
         above = self.from_top[bisect_right(self.limits, level)]
         at_b = self.bid(level) - above
@@ -738,7 +787,7 @@ class _Line:
             if gap == 0 or hi - lo <= 4 * math.ulp(max(abs(lo), abs(hi))):
                 break
             slope = sum(
-                curve.elasticity * curve.quantity(a * level + b) / (a * level + b) * a
+                curve.elasticity * curve.at(a * level + b) / (a * level + b) * a
                 for curve, a, b, cap_at, _ in self.curves
                 if level < cap_at
             )

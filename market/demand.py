@@ -89,9 +89,10 @@ class Demand:
         """Move to the next quarter given last quarter's prices (USD/kg)."""
         quarterly_growth = (1.0 + self.growth) ** 0.25
         shocks = rng.normal(0.0, self.noise, size=len(REGIONS)) if self.noise > 0 else [0.0] * 3
-        for region, shock in zip(REGIONS, shocks, strict=True):
+        factors = np.exp(np.asarray(shocks) - self.noise**2 / 2.0).tolist()
+        for region, factor in zip(REGIONS, factors, strict=True):
             self.base[region] *= quarterly_growth
-            self.shock[region] = float(np.exp(shock - self.noise**2 / 2.0))
+            self.shock[region] = factor
             high = prices[region] > self.substitution_threshold * self.reference_price  # NaN: no
             if high:
                 self.retained[region] *= 1.0 - self.substitution_rate / 4.0
@@ -144,11 +145,11 @@ class Stocks:
     def offers(self) -> list[tuple[float, float]]:
         """(tonnes, ask USD/kg) each region's holders sell out of stock: `TRANCHES` offers a
         region, in REGIONS order."""
-        return [
-            (self.held[r] / TRANCHES, self.next_price(r) * (1.0 + self.carry) / left)
-            for r in REGIONS
-            for left in TRANCHE_LEFT
-        ]
+        offers = []
+        for r in REGIONS:
+            tonnes, ask = self.held[r] / TRANCHES, self.next_price(r) * (1.0 + self.carry)
+            offers += [(tonnes, ask / left) for left in TRANCHE_LEFT]
+        return offers
 
     def bids(self, use: dict, price_cap: float) -> list[tuple[float, float]]:
         """(tonnes, limit USD/kg) each region's holders buy to restock, in REGIONS order; no

@@ -94,25 +94,26 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
     total = float(seller_tonnes.sum())
     shares = seller_tonnes / total if total > 0 else np.zeros_like(seller_tonnes)
     governments = model.governments.values()
+    closed, bankrupt = (a + b for a, b in zip(producers.exits(), recyclers.exits(), strict=True))
     return {
         "price_allied": q["price_allied"],
         "price_world": q["price_world"],
         "price_home": q["price_home"],
         "dominant_share": float(shares[0]),
         "allied_capacity": float(producers.capacity[producers.alive].sum()),
-        "allied_producers_active": int(producers.alive.sum()),
-        "bankruptcies": int(producers.bankrupt.sum() + recyclers.bankrupt.sum()),
-        "closures": int(producers.closed.sum() + recyclers.closed.sum()),
+        "allied_producers_active": int(np.count_nonzero(producers.alive)),
+        "bankruptcies": bankrupt,
+        "closures": closed,
         "idled_capacity": producers.idled_capacity() + recyclers.idled_capacity(),
         "recycled_supply": float(recyclers.sold.sum()),
-        "stockpile": float(sum(g.stockpile for g in governments)),
+        "stockpile": float(sum([g.stockpile for g in governments])),
         "commercial_stocks": model.demand.stocks.weeks_held(
             q["consumption_home"] + q["consumption_allied"] + q["consumption_world"]
         ),
         "shortage": q["shortage_home"] + q["shortage_allied"] + q["shortage_world"],
         "dumping": bool(model.response_group.dumping),
         "response_active": model.response_active(),
-        "fiscal_cost": float(sum(g.spent for g in governments)),
+        "fiscal_cost": float(sum([g.spent for g in governments])),
         "dominant_profit": model.supplier.profit,
         "dominant_sacrifice": model.supplier.sacrifice,
         "hhi": float((shares**2).sum() * 10_000),
@@ -135,7 +136,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "floor_received": q["floor_received"],
         "dominant_budget": model.supplier.budget,
         "export_subsidy": q["export_subsidy"],
-        "floor_in_force": max((g.floor_support() for g in governments), default=0.0),
+        "floor_in_force": max([g.floor_support() for g in governments], default=0.0),
         "allied_cash_cost": producers.average_cash_cost(),
         "allied_supply_share": model.allied_share_of_allied_market(),
         "capital_committed": float(

@@ -52,10 +52,22 @@ class TradeCosts:
 ORIGINS = ("dominant", "allied", "reserve", *(f"stocks {r}" for r in REGIONS))
 HOME_OF = (REGIONS.index("home"), REGIONS.index("allied"), REGIONS.index("allied"), 0, 1, 2)
 TRADED = (True, True, False, False, False, False)
+HOME, ALLIED, WORLD = (REGIONS.index(r) for r in ("home", "allied", "world"))
+
+
+def _sum(values: list[float]) -> float:
+    """What `np.sum` gives for `values`, to the last bit, without building an array for a short
+    list: numpy adds fewer than eight numbers one by one from 0.0 (more, pairwise)."""
+    if len(values) >= 8:
+        return float(np.sum(values))
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 def _report(name: str, model: MineralMarket) -> Any:
-    return model.recorder.latest[name]
+    return model.recorder.rows[-1][name]  # collected after the recorder's row for the quarter
 
 
 class MineralMarket(mesa.Model):
@@ -85,6 +97,14 @@ class MineralMarket(mesa.Model):
 
         self.governments = {cc: Government(self, cc, gp) for cc, gp in p["governments"].items()}
         self._gov_list = list(self.governments.values())
+        # Where each bid buys (stockpiles in the allied market, holders in their own region)
+        # and each origin's home region: fixed for the model's life.
+        self._bid_region = np.array([REGIONS.index("allied")] * len(self._gov_list) + [0, 1, 2])
+        self._home_of = np.array(HOME_OF)
+        # The origin of each stockpile release, then of each region's holders' tranches.
+        self._stocked_origin = [ORIGINS.index("reserve")] * len(self._gov_list) + [
+            ORIGINS.index(f"stocks {r}") for r in REGIONS for _ in range(TRANCHES)
+        ]
         self.response_group = ResponseGroup(self, p["alliance"])
         countries = list(self.governments)
         self.producers = ProducerBook(p["producers"], reference, countries, self.finance)
@@ -96,7 +116,7 @@ class MineralMarket(mesa.Model):
         self.price_last = {r: reference for r in REGIONS}
         self.shortage_last = 0.0
         self.duty_last = 0.0
-        self.consumption_allied = np.zeros(0)  # t per quarter so far, for recyclers' scrap
+        self.consumption_allied: list[float] = []  # t per quarter so far, for recyclers' scrap
         self._initial_allied = self.demand.curves["allied"].reference_qty
         self.observed = self._firm_offers(
             self._floor_support()
@@ -143,8 +163,8 @@ class MineralMarket(mesa.Model):
 
     def allied_duty(self) -> float:
         """Demand-weighted duty the members in force levy on the supplier's allied sales."""
-        weight = sum(g.demand_share for g in self._gov_list)
-        levied = sum(g.demand_share * g.duty_in_force() for g in self._gov_list)
+        weight = sum([g.demand_share for g in self._gov_list])
+        levied = sum([g.demand_share * g.duty_in_force() for g in self._gov_list])
         return levied / weight if weight > 0 else 0.0
 
     def allied_share_of_allied_market(self) -> float:
@@ -196,21 +216,23 @@ class MineralMarket(mesa.Model):
         self._firms_decide(quarter, support)
         firm_qty, firm_ask = self._firm_offers(support)
         self.observed = (firm_qty, firm_ask)
-        bids = np.array([g.stockpile_bid() for g in self._gov_list]).reshape(-1, 2)
-        releases = np.array([g.stockpile_offer() for g in self._gov_list]).reshape(-1, 2)
+        stockpiles = [g.stockpile_bid() for g in self._gov_list]
+        releases = [g.stockpile_offer() for g in self._gov_list]
         # Consumers and traders sell out of stock or restock against the price they expect.
         use = {r: self._use_last.get(r, self.demand.curves[r].reference_qty) for r in REGIONS}
-        held = np.array(self.demand.stocks.offers()).reshape(-1, 2)
-        restock = np.array(self.demand.stocks.bids(use, self.demand.price_cap)).reshape(-1, 2)
+        held = self.demand.stocks.offers()
+        restock = self.demand.stocks.bids(use, self.demand.price_cap)
+        stocked = releases + held  # (tonnes, ask) out of stockpiles and holders' stocks
+        # Offers by origin (ORIGINS): the dominant side's plants, allied firms, then stocks.
         offers = (
-            np.concatenate([plant_qty, firm_qty, releases[:, 0], held[:, 0]]),
-            np.concatenate([plant_ask, firm_ask, releases[:, 1], held[:, 1]]),
-            np.repeat(
-                np.arange(len(ORIGINS)),
-                [len(plant_qty), len(firm_qty), len(releases), *[TRANCHES] * len(REGIONS)],
-            ),
+            np.array(plant_qty.tolist() + firm_qty.tolist() + [q for q, _ in stocked]),
+            np.array(plant_ask.tolist() + firm_ask.tolist() + [a for _, a in stocked]),
+            np.array([0] * len(plant_qty) + [1] * len(firm_qty) + self._stocked_origin),
         )
-        bids = np.vstack([bids, restock])
+        bids = (
+            np.array([q for q, _ in stockpiles] + [q for q, _ in restock]),
+            np.array([limit for _, limit in stockpiles] + [limit for _, limit in restock]),
+        )
 
         # 4. The regions clear together; a campaign is also cleared without it, to book what
         # it gives up against market play with the same rivals.
@@ -246,13 +268,16 @@ class MineralMarket(mesa.Model):
         if quarter >= self.quarters:
             self.running = False
 
-    def _floor_support(self) -> np.ndarray:
-        """The floor (USD/kg) each government's firms can count on this quarter, 0 where none."""
-        return np.array([g.floor_support() for g in self._gov_list])
+    def _floor_support(self) -> tuple[np.ndarray, np.ndarray]:
+        """The floor (USD/kg) each allied producer and each recycler can count on this quarter
+        from its government, 0 where none."""
+        by_government = np.array([g.floor_support() for g in self._gov_list])
+        return by_government[self.producers.country_idx], by_government[self.recyclers.country_idx]
 
-    def _firms_decide(self, quarter: int, support: np.ndarray) -> None:
-        for book, kind in ((self.producers, "producer"), (self.recyclers, "recycler")):
-            moves = book.decide(quarter, support[book.country_idx])
+    def _firms_decide(self, quarter: int, support: tuple[np.ndarray, np.ndarray]) -> None:
+        books = ((self.producers, "producer"), (self.recyclers, "recycler"))
+        for (book, kind), floor in zip(books, support, strict=True):
+            moves = book.decide(quarter, floor)
             for row in moves["idle"]:
                 self.say(
                     "idle",
@@ -277,20 +302,20 @@ class MineralMarket(mesa.Model):
                 )
                 self._sell_assets(book, int(row), kind, closure=why)
 
-    def _firm_offers(self, support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _firm_offers(self, support: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Allied producers' then recyclers' offers (t, USD/kg), in book order, with the floor
-        each can count on (`support`, USD/kg per government)."""
-        p_qty, p_ask = self.producers.offers(support[self.producers.country_idx])
+        each can count on (`support`: producers', recyclers', USD/kg)."""
+        p_qty, p_ask = self.producers.offers(support[0])
         scrap = self.recyclers.scrap(
             self.steps, self.consumption_allied, self._initial_allied, self.demand.growth
         )
-        r_qty, r_ask = self.recyclers.offers(scrap, support[self.recyclers.country_idx])
+        r_qty, r_ask = self.recyclers.offers(scrap, support[1])
         return np.concatenate([p_qty, r_qty]), np.concatenate([p_ask, r_ask])
 
     def _clear(
         self,
         offers: tuple[np.ndarray, np.ndarray, np.ndarray],
-        bids: np.ndarray,
+        bids: tuple[np.ndarray, np.ndarray],
         duty: float,
         adjust: dict[str, float],
         export_cap: float,
@@ -298,70 +323,71 @@ class MineralMarket(mesa.Model):
         """Clear the three regions together: every route between two regions pays freight;
         the dominant side's allied sales pay the duty in force and its routes carry its
         subsidies or levies; stockpiles are released only into the allied market."""
-        n = len(REGIONS)
-        cost = np.full((len(ORIGINS), n), self.trade.freight)
-        for origin, (region, traded) in enumerate(zip(HOME_OF, TRADED, strict=True)):
-            if not traded:
-                cost[origin] = np.inf
-            cost[origin, region] = 0.0
+        cost = []
+        for region, traded in zip(HOME_OF, TRADED, strict=True):
+            row = [self.trade.freight if traded else math.inf] * len(REGIONS)
+            row[region] = 0.0
+            cost.append(row)
         if not self.trade.home_imports:
-            cost[1, REGIONS.index("home")] = np.inf
+            cost[1][HOME] = math.inf
         for i, region in enumerate(REGIONS):
-            cost[0, i] += adjust[region]
-        duties = np.zeros((len(ORIGINS), n))
-        duties[0, REGIONS.index("allied")] = duty
+            cost[0][i] += adjust[region]
+        duties = np.zeros((len(ORIGINS), len(REGIONS)))
+        duties[0, ALLIED] = duty
         qty, ask, origin = offers
         return clear_regions(
             qty,
             ask,
             origin,
-            Routes(cost, duties),
+            Routes(np.array(cost), duties),
             [self.demand.curves[r] for r in REGIONS],
             self.demand.price_cap,
-            bids[:, 0],
-            bids[:, 1],
-            np.array([*[REGIONS.index("allied")] * len(self._gov_list), 0, 1, 2]),
+            *bids,
+            self._bid_region,
             export_cap=np.array([export_cap, *[math.inf] * (len(ORIGINS) - 1)]),
-            home=np.array(HOME_OF),
+            home=self._home_of,
             arcs=self.routes_used,
         )
 
     @staticmethod
     def _shipped(trade: Trade) -> dict[str, float]:
         """Tonnes the dominant side shipped to each region."""
-        return {r: float(trade.flows[0, i]) for i, r in enumerate(REGIONS)}
+        return dict(zip(REGIONS, trade.flows[0].tolist(), strict=True))
 
     @staticmethod
     def _paid(trade: Trade) -> dict[str, float]:
         """What buyers paid in each region, USD/kg (0 where no one buys: no money moves)."""
         return {
-            r: 0.0 if math.isnan(p) else float(p)
-            for r, p in zip(REGIONS, trade.prices, strict=True)
+            r: 0.0 if math.isnan(p) else p
+            for r, p in zip(REGIONS, trade.prices.tolist(), strict=True)
         }
 
     def _settle(
         self, quarter: int, trade: Trade, duty: float, n_plants: int, market_play: float | None
     ) -> None:
-        n_p, n_r = len(self.producers), len(self.recyclers)
+        n_p, n_r, n_g = len(self.producers), len(self.recyclers), len(self._gov_list)
+        # Offers run plants, producers, recyclers, stockpile releases, holders' stocks; bids
+        # run stockpiles, then holders restocking.
+        firms_end = n_plants + n_p + n_r
         accepted = trade.accepted
         self.producers.sold = accepted[n_plants : n_plants + n_p]
-        self.recyclers.sold = accepted[n_plants + n_p : n_plants + n_p + n_r]
-        n_g = len(self._gov_list)
-        released = accepted[n_plants + n_p + n_r : n_plants + n_p + n_r + n_g]
-        self.demand.stocks.settle(
-            trade.filled[n_g:].tolist(),
-            accepted[n_plants + n_p + n_r + n_g :].tolist(),
-            dict(zip(REGIONS, trade.prices.tolist(), strict=True)),
-        )
+        self.recyclers.sold = accepted[n_plants + n_p : firms_end]
+        released = accepted[firms_end : firms_end + n_g].tolist()
+        from_stocks = accepted[firms_end + n_g :].tolist()
+        filled = trade.filled.tolist()
         prices = dict(zip(REGIONS, trade.prices.tolist(), strict=True))  # NaN: no one buys
+        consumption = trade.consumption.tolist()
+        flows = trade.flows.tolist()
+        shortage = trade.shortage.tolist()
+        self.demand.stocks.settle(filled[n_g:], from_stocks, prices)
         at = self._paid(trade)
-        shipped = self._shipped(trade)
-        home, allied, world = (REGIONS.index(r) for r in ("home", "allied", "world"))
+        shipped = dict(zip(REGIONS, flows[0], strict=True))
         # Allied firms net the same at their gate wherever they sell.
         firm_price = float(trade.netbacks[1])
         if not math.isfinite(firm_price):
             firm_price = at["allied"]
-        market_total = float(trade.consumption.sum() + trade.filled[:n_g].sum())
+        stockpiled = _sum(filled[:n_g])
+        market_total = _sum(consumption) + stockpiled
         self.supplier.settle(
             shipped,
             at,
@@ -374,21 +400,27 @@ class MineralMarket(mesa.Model):
         )
 
         # Price floors: each government's contract for difference on its own firms' sales.
-        rates = np.array([g.floor_rate(firm_price) for g in self._gov_list])
+        rates = [g.floor_rate(firm_price) for g in self._gov_list]
         p_idx, r_idx = self.producers.country_idx, self.recyclers.country_idx
-        floor_p = self.producers.sold * rates[p_idx] / 1000.0
-        floor_r = self.recyclers.sold * rates[r_idx] / 1000.0
-        n_gov = len(self._gov_list)
-        owed = np.bincount(p_idx, floor_p, n_gov) + np.bincount(r_idx, floor_r, n_gov)
-        paid_share = np.array(
-            [g.settle_floor(float(o)) for g, o in zip(self._gov_list, owed, strict=True)]
-        )
-        floor_p *= paid_share[p_idx]
-        floor_r *= paid_share[r_idx]
-        paid = sum(g.floor_paid for g in self._gov_list)
-        for i, gov in enumerate(self._gov_list):
-            gov.settle_stockpile(float(trade.filled[i]), float(released[i]), at["allied"])
-        self._use_last = dict(zip(REGIONS, trade.consumption.tolist(), strict=True))
+        if any(rates):
+            rate = np.array(rates)
+            floor_p = self.producers.sold * rate[p_idx] / 1000.0
+            floor_r = self.recyclers.sold * rate[r_idx] / 1000.0
+            owed = np.bincount(p_idx, floor_p, n_g) + np.bincount(r_idx, floor_r, n_g)
+            paid_share = np.array(
+                [g.settle_floor(o) for g, o in zip(self._gov_list, owed.tolist(), strict=True)]
+            )
+            floor_p *= paid_share[p_idx]
+            floor_r *= paid_share[r_idx]
+            received = float(floor_p.sum() + floor_r.sum())
+        else:  # no floor moves money this quarter
+            for gov in self._gov_list:
+                gov.settle_floor(0.0)
+            floor_p, floor_r, received = np.zeros(n_p), np.zeros(n_r), 0.0
+        paid = sum([g.floor_paid for g in self._gov_list])
+        for gov, bought, out in zip(self._gov_list, filled[:n_g], released, strict=True):
+            gov.settle_stockpile(bought, out, at["allied"])
+        self._use_last = dict(zip(REGIONS, consumption, strict=True))
         self.producers.settle(firm_price, floor_p)
         self.recyclers.settle(firm_price, floor_r)
 
@@ -399,33 +431,31 @@ class MineralMarket(mesa.Model):
             for row in failed:
                 self._sell_assets(book, int(row), kind)
 
-        self.consumption_allied = np.append(self.consumption_allied, trade.consumption[allied])
+        self.consumption_allied.append(consumption[ALLIED])
         self.price_last = prices
-        self.shortage_last = float(trade.shortage.sum())
+        self.shortage_last = _sum(shortage)
         self.duty_last = duty
         self.quarter_result = {
             "price_home": prices["home"],
             "price_allied": prices["allied"],
             "price_world": prices["world"],
             "supplier_sold": sum(shipped.values()),
-            "firms_allied": float(trade.flows[1, allied]),
-            "supply_home": float(trade.flows[:2, home].sum()),
-            "supply_allied": float(trade.flows[:2, allied].sum()),
-            "supply_world": float(trade.flows[:2, world].sum()),
-            "consumption_home": float(trade.consumption[home]),
-            "consumption_allied": float(trade.consumption[allied]),
-            "consumption_world": float(trade.consumption[world]),
-            "stockpile_change": float(trade.filled[:n_g].sum() - released.sum()),
-            "stocks_change": float(
-                trade.filled[n_g:].sum() - accepted[n_plants + n_p + n_r + n_g :].sum()
-            ),
-            "shortage_home": float(trade.shortage[home]),
-            "shortage_allied": float(trade.shortage[allied]),
-            "shortage_world": float(trade.shortage[world]),
+            "firms_allied": flows[1][ALLIED],
+            "supply_home": _sum([flows[0][HOME], flows[1][HOME]]),
+            "supply_allied": _sum([flows[0][ALLIED], flows[1][ALLIED]]),
+            "supply_world": _sum([flows[0][WORLD], flows[1][WORLD]]),
+            "consumption_home": consumption[HOME],
+            "consumption_allied": consumption[ALLIED],
+            "consumption_world": consumption[WORLD],
+            "stockpile_change": stockpiled - _sum(released),
+            "stocks_change": _sum(filled[n_g:]) - _sum(from_stocks),
+            "shortage_home": shortage[HOME],
+            "shortage_allied": shortage[ALLIED],
+            "shortage_world": shortage[WORLD],
             "duty": duty,
             "duty_revenue": shipped["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
             "floor_paid": paid,
-            "floor_received": float(floor_p.sum() + floor_r.sum()),
+            "floor_received": received,
             "export_subsidy": self.supplier.subsidy,
         }
 
@@ -463,7 +493,7 @@ class MineralMarket(mesa.Model):
                     capital=book.capital_committed[row],
                 )
             # The concessional loans cost each government the gap between the two rates.
-            if book.soft_debt.any():  # written off when a firm goes bankrupt
+            if np.count_nonzero(book.soft_debt):  # written off when a firm goes bankrupt
                 subsidy = np.bincount(book.country_idx, book.soft_debt, len(self._gov_list))
                 for gov, debt in zip(self._gov_list, subsidy, strict=True):
                     gov.spent += float(debt) * (rate - soft) / 4.0

@@ -56,6 +56,7 @@ class Recorder:
         self.model = model
         self.rows: list[dict[str, Any]] = []  # indicators, ledger and series by quarter
         self._firms: list[np.ndarray] = []  # (firms, FIRM_COLUMNS) by quarter
+        self._books: list[list[np.ndarray]] = []  # quarters not yet joined: (columns, firms) a book
         self._others: list[list[tuple[float, ...]]] = []  # supplier then governments
         self._cache: dict[str, np.ndarray] = {}
         self._cached_at = 0
@@ -63,14 +64,12 @@ class Recorder:
     def collect(self) -> None:
         model = self.model
         self.rows.append(measure(model))
-        self._firms.append(
-            np.concatenate(
-                [
-                    np.array([getattr(book, c) for c in FIRM_COLUMNS], dtype=float)
-                    for book in (model.producers, model.recyclers)
-                ],
-                axis=1,
-            ).T
+        # Each book's columns as floats (copies); joined into one table when first read.
+        self._books.append(
+            [
+                np.array([getattr(book, c) for c in FIRM_COLUMNS], dtype=float)
+                for book in (model.producers, model.recyclers)
+            ]
         )
         s = model.supplier
         others = [(1.0, s.capacity, sum(s.sold.values()), s.profit, s.budget, 0.0, s.sacrifice)]
@@ -89,6 +88,12 @@ class Recorder:
         self._others.append(others)
 
     # --- reading -------------------------------------------------------------------------------
+
+    def _firm_tables(self) -> list[np.ndarray]:
+        """Each quarter's (firms, FIRM_COLUMNS) table, in `firm_ids` order."""
+        self._firms += [np.concatenate(books, axis=1).T for books in self._books]
+        self._books.clear()
+        return self._firms
 
     @property
     def quarters(self) -> int:
@@ -123,9 +128,10 @@ class Recorder:
         """One of FIRM_COLUMNS for every allied firm: shape (quarters, firms), `firm_ids` order."""
         j = FIRM_COLUMNS.index(column)
         n = len(self.firm_ids())
-        if not self._firms:
+        tables = self._firm_tables()
+        if not tables:
             return np.zeros((0, n))
-        return np.stack([block[:, j] for block in self._firms])
+        return np.stack([block[:, j] for block in tables])
 
     def firm(self, agent: str, column: str) -> np.ndarray:
         return self.firms(column)[:, self.firm_ids().index(agent)]
@@ -154,14 +160,15 @@ class Recorder:
         countries = [*(f.country for f in firms), "CN", *(g.country for g in govs)]
         blocks = []
         shown = [FIRM_COLUMNS.index(c) for c in AGENT_COLUMNS[4:9]]  # alive .. cash
-        for firm_block, others in zip(self._firms, self._others, strict=True):
+        firm_tables = self._firm_tables()
+        for firm_block, others in zip(firm_tables, self._others, strict=True):
             # firms hold no stockpile and spend nothing
             blocks.append(np.hstack([firm_block[:, shown], np.zeros((len(firm_block), 2))]))
             blocks.append(np.array(others, float))
         values = np.vstack(blocks) if blocks else np.zeros((0, 7))
         frame = pd.DataFrame(values, columns=list(AGENT_COLUMNS[4:]))
         frame["alive"] = frame["alive"].astype(bool)
-        quarters = len(self._firms)
+        quarters = len(firm_tables)
         frame["quarter"] = np.repeat(np.arange(1, quarters + 1), len(names))
         frame["agent"] = names * quarters
         frame["kind"] = kinds * quarters

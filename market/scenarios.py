@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,11 +62,21 @@ class Scenario:
 
 
 def named_scenarios() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
+    return _toml_files(SCENARIO_DIR)
 
 
 def presets() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(PRESET_DIR.glob("*.toml"))}
+    return _toml_files(PRESET_DIR)
+
+
+def _toml_files(folder: Path) -> dict[str, Path]:
+    """The folder's .toml files by stem, in name order (a directory listing: every model built
+    looks the names up, and `Path.glob` costs several times as much)."""
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return {}
+    return {name.removesuffix(".toml"): folder / name for name in names if name.endswith(".toml")}
 
 
 def describe(name: str) -> str:
@@ -145,10 +156,9 @@ def _file_base(path: Path, origin: str) -> tuple[dict[str, Any], list, str]:
     read once a call and the cache is keyed on the bytes read, so an edit is always seen."""
     data = _read_bytes(path)
     preset_name = _parse_toml(data, str(path)).get("preset")
-    preset = None
-    if isinstance(preset_name, str) and preset_name in presets():
-        preset_path = presets()[preset_name]
-        preset = (str(preset_path), _read_bytes(preset_path))
+    preset, found = None, presets()
+    if isinstance(preset_name, str) and preset_name in found:
+        preset = (str(found[preset_name]), _read_bytes(found[preset_name]))
     return _cached_base(str(path), data, preset, Path(origin).stem)
 
 
@@ -185,10 +195,13 @@ def _copy_tree(value: Any) -> Any:
     """A copy of parsed TOML (tables, arrays and immutable scalars), several times faster than
     `copy.deepcopy`, which matters when every run of a sweep starts from the same file."""
     if isinstance(value, dict):
-        return {k: _copy_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_copy_tree(v) for v in value)
+        return {k: _copy_tree(v) if isinstance(v, _NESTED) else v for k, v in value.items()}
+    if isinstance(value, _NESTED):
+        return type(value)(_copy_tree(v) if isinstance(v, _NESTED) else v for v in value)
     return value
+
+
+_NESTED = (dict, list, tuple)  # what `_copy_tree` copies; everything else in TOML is immutable
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
