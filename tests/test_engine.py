@@ -245,3 +245,14 @@ def test_a_dearer_restart_keeps_a_plant_running_longer_under_its_cash_cost():
     cheap = quarters_selling({})
     dear = quarters_selling({"producers.AU-1.restart_cost": 0.2})
     assert dear > cheap
+
+
+def test_demand_noise_is_what_moves_a_calm_market():
+    """No noise, a smooth path; more noise, larger quarterly moves of the price."""
+
+    def move(noise):
+        price = play("baseline", 1, {"demand.noise": noise}).series("price_allied")
+        return float(np.median(np.abs(np.diff(np.log(price)))))
+
+    assert move(0.0) < move(0.03) < move(0.2)
+    assert move(0.2) > 5 * move(0.03)
