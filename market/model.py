@@ -422,12 +422,21 @@ class MineralMarket(mesa.Model):
             "shortage_home": float(trade.shortage[home]),
             "shortage_allied": float(trade.shortage[allied]),
             "shortage_world": float(trade.shortage[world]),
+            "shortage_defence": self._defence_short(trade, allied),
             "duty": duty,
             "duty_revenue": shipped["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
             "floor_paid": paid,
             "floor_received": float(floor_p.sum() + floor_r.sum()),
             "export_subsidy": self.supplier.subsidy,
         }
+
+    def _defence_short(self, trade: Trade, allied: int) -> float:
+        """Allied defence demand unmet, t. Rationing at the price cap serves defence first
+        (priority rating of defence orders), so the civil buyers bear a shortage until there
+        is not even enough for defence."""
+        taken = float(trade.consumption[allied])
+        wanted = self.demand.defence_share * (taken + float(trade.shortage[allied]))
+        return max(wanted - taken, 0.0)
 
     def _sell_assets(
         self, book: ProducerBook | RecyclerBook, row: int, kind: str, closure: str = ""

@@ -167,6 +167,13 @@ FIELDS: dict[str, Field] = {
         1,
         default=0.1,
     ),
+    "demand.defence_share": F(
+        "share of allied consumers' demand that is defence; served first when supply is short",
+        "share",
+        0,
+        1,
+        default=0.0,
+    ),
     "demand.price_cap": F(
         "highest price buyers pay; demand beyond it goes unmet (shortage)", "USD/kg", 0.1, 1e7
     ),

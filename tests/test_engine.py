@@ -256,3 +256,20 @@ def test_demand_noise_is_what_moves_a_calm_market():
 
     assert move(0.0) < move(0.03) < move(0.2)
     assert move(0.2) > 5 * move(0.03)
+
+
+def test_defence_is_served_first_when_allied_supply_is_short():
+    """Rationing at the price cap serves the defence slice first: the civil buyers bear the
+    shortage until what is left is less than defence wants."""
+    capped = {"demand.price_cap": 120.0}  # the 2010-style cut then runs into the cap
+
+    def short(share):
+        table = play(
+            "export-restriction", 1, {**capped, "demand.defence_share": share}, quarters=16
+        )
+        return table.timeseries()[["shortage_allied", "shortage_defence"]].max()
+
+    small, most, all_of_it = short(0.005), short(0.9), short(1.0)
+    assert small["shortage_allied"] > 500 and small["shortage_defence"] == 0.0
+    assert 0 < most["shortage_defence"] < most["shortage_allied"]
+    assert all_of_it["shortage_defence"] == all_of_it["shortage_allied"]
