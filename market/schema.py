@@ -349,6 +349,14 @@ FIELDS: dict[str, Field] = {
     "governments.*.stockpile_release_above": F(
         "releases when the price is above this, or in a shortage", "USD/kg", 0, 1e7
     ),
+    "governments.*.stockpile_sell_off": F(
+        "a support scheme: once its stockpile money is spent it sells its stock over this many "
+        "quarters at any price (0: it keeps its stock)",
+        "quarters",
+        0,
+        400,
+        default=0.0,
+    ),
     "governments.*.financing": F(
         "share of its producers' new capacity financed at the concessional rate", "share", 0, 1
     ),

@@ -103,6 +103,29 @@ def test_a_support_scheme_with_finite_money_ends_when_the_money_does():
     assert table["price_allied"].iloc[last + 2 :].mean() < held - 2.0  # and then it fell
 
 
+def test_a_failed_support_schemes_stock_overhang_pushes_the_price_below_the_calm_market():
+    """Salant (1983): once the scheme's money is gone, what it bought comes back. Sold off over
+    a year, the overhang takes the price under the market's own (no scheme) level, which a
+    scheme that keeps its stock does not."""
+    scheme = {
+        "alliance.response": "standing",
+        "governments.JP.stockpile_days": 730.0,
+        "governments.JP.stockpile_budget": 600.0,
+        "governments.JP.stockpile_buy_below": 70.0,
+        "governments.JP.stockpile_release_above": 1000.0,
+    }
+    sold = _table("baseline", {**scheme, "governments.JP.stockpile_sell_off": 4.0}, quarters=12)
+    run, table = sold
+    kept = _table("baseline", scheme, quarters=12)[1]
+    calm = _table("baseline", {}, quarters=12)[1]
+    starts = [e.quarter for e in run.model.feed if e.kind == "sell_off"]
+    assert starts, "the scheme's money never ran out"
+    after = slice(starts[0] - 1, starts[0] + 3)  # the four quarters of the sale
+    assert (table["price_allied"].iloc[after] < calm["price_allied"].iloc[after]).all()
+    assert table["price_allied"].iloc[after].mean() < kept["price_allied"].iloc[after].mean() - 1
+    assert table["stockpile"].iloc[starts[0] + 3] == 0.0  # all of it sold
+
+
 def test_the_predator_stops_a_war_that_is_not_working_well_before_its_budget_is_spent():
     run, table = _table("coordinated-response")
     ends = [e for e in run.model.feed if e.kind == "campaign_end"]
