@@ -170,9 +170,9 @@ class FirmBook:
         """Run, idle, restart or close, from the price each firm expects (or a floor it can
         count on). Returns the rows that idled, restarted and closed (with why) this quarter."""
         expected = np.maximum(self.expected_price, floor_support)
-        losing = expected < self.cash_cost
+        losing = (self.operating_loss(expected) > 0) & (self.capacity > 0)
         if not np.count_nonzero(losing) and (self.state == RUNNING).all():
-            return _QUIET  # every plant runs and expects to cover its cash cost: nothing moves
+            return _QUIET  # every plant runs and expects to cover its costs: nothing moves
         band = self.band()
         ready = self.state == RESTARTING
         if np.count_nonzero(ready):
@@ -182,14 +182,14 @@ class FirmBook:
         if np.count_nonzero(idle):
             idle &= (self.state == RUNNING) & (self.capacity > 0)
             self._enter(idle, IDLE, quarter)
-        # Restart when it expects enough over its cash cost, and can pay for the restart and a
-        # quarter's running costs out of its own or its backer's cash.
+        # Restart when it expects enough over its cash cost, and can pay for the restart and
+        # its running costs until it sells again (the restart lag and a quarter) out of its own
+        # or its backer's cash.
         restart = self.state == IDLE
         if np.count_nonzero(restart):
             cost = self.restart_cost * self.capex * self.capacity / 1000.0
-            affordable = (
-                self.cash + self.backer_cash >= cost + (self.fixed_cost + self.interest) / 4.0
-            )
+            until_selling = (self.restart_lag + 1.0) * (self.fixed_cost + self.interest) / 4.0
+            affordable = self.cash + self.backer_cash >= cost + until_selling
             restart &= (expected > self.cash_cost + band) & affordable
         if np.count_nonzero(restart):
             self.cash = np.where(restart, self.cash - cost, self.cash)
@@ -197,9 +197,11 @@ class FirmBook:
                 restart, quarter + self.restart_lag.astype(int), self.restart_quarter
             )
             self._enter(restart, RESTARTING, quarter)
-        # Close (sell the plant) rather than wait to go bankrupt: losses expected to persist
-        # and less than a year of cash to carry them, or long idle without recovery.
-        short = losing & self.alive & (self.capacity > 0)
+        # Close (sell the plant) rather than wait to go bankrupt: the plant expected to lose
+        # money (under its cash cost, or over it but short of its fixed costs) with less than
+        # a year of cash to carry it, or long idle without recovery. A plant that covers its
+        # costs but not its debt service is left to its creditors (`fail`).
+        short = losing & self.alive
         if np.count_nonzero(short):
             short &= self.cash + self.backer_cash < self.year_of_costs(expected)
         # A backer with money left keeps an idle plant on care and maintenance.
@@ -221,17 +223,58 @@ class FirmBook:
             "short": _rows(close & short),
         }
 
-    def year_of_costs(self, price: np.ndarray) -> np.ndarray:
-        """USD m a firm would burn in a year in its state at `price`: its fixed costs (or its
-        care and maintenance cost), interest, debt repayment and any loss on its output."""
-        fixed = self.fixed_cost
-        loss = np.maximum(self.cash_cost - price, 0.0) * self.capacity / 1000.0
-        idle = self.state == IDLE
-        if np.count_nonzero(idle):
-            # On care and maintenance: its idle cost, and no output to lose on.
-            fixed = np.where(idle, self.idle_cost * self.fixed_cost, fixed)
-            loss = np.where(idle, 0.0, loss)
-        return fixed + self.interest + self.debt / self.finance.asset_life + loss
+    def operating_loss(self, price: np.ndarray, idle: np.ndarray | None = None) -> np.ndarray:
+        """USD m a year a firm's plant loses at `price` before debt service: its fixed costs
+        (or, idle, its care and maintenance cost) less what its output earns over its cash
+        cost. `idle` says which firms are taken as idle (default: their state now)."""
+        idle = self.state == IDLE if idle is None else idle
+        fixed = np.where(idle, self.idle_cost * self.fixed_cost, self.fixed_cost)
+        return fixed - np.where(idle, 0.0, (price - self.cash_cost) * self.capacity / 1000.0)
+
+    def year_of_costs(self, price: np.ndarray, idle: np.ndarray | None = None) -> np.ndarray:
+        """USD m a firm would burn in a year at `price`: its plant's operating loss plus
+        interest and debt repayment (negative: it earns more than it spends)."""
+        return (
+            self.operating_loss(price, idle) + self.interest + self.debt / self.finance.asset_life
+        )
+
+    def runway(
+        self, quarter: int, price: float, floor_support: np.ndarray, floor_quarters: np.ndarray
+    ) -> np.ndarray:
+        """Quarters after `quarter` until each firm leaves by its own rules (`decide`, `fail`)
+        if the price (USD/kg) stays at `price`, inf if never: what a predator can read of its
+        rivals.
+
+        At a price under its cash cost a plant idles, and closes after IDLE_BEFORE_CLOSING
+        quarters idle unless a backer carries it. A plant that loses money closes once its
+        cash and its backer's fall under a year of what it burns; one that covers its costs
+        but not its debt service goes bankrupt when they run out. A floor in force
+        (`floor_support`, USD/kg, for `floor_quarters` more quarters while its budget lasts)
+        pays it up to the floor."""
+
+        def leaves(paid: np.ndarray, cash: np.ndarray) -> np.ndarray:
+            idles = paid < self.cash_cost
+            burn = self.year_of_costs(paid, idles) / 4.0  # USD m a quarter
+            carried = np.where(self.operating_loss(paid, idles) > 0, 4.0, 0.0)  # quarters kept
+            with np.errstate(divide="ignore", invalid="ignore"):
+                short = np.where(
+                    burn > 0, np.maximum((cash + self.backer_cash) / burn - carried, 0.0), np.inf
+                )
+            idle_for = np.where(self.state == IDLE, quarter - self.state_since, 0)
+            stale = np.where(
+                idles & (self.backer_cash <= 0),
+                np.maximum(IDLE_BEFORE_CLOSING - idle_for, 0),
+                np.inf,
+            )
+            return np.minimum(short, stale)
+
+        price_now = np.full(len(self), float(price))
+        supported = np.maximum(price_now, floor_support)
+        early = leaves(supported, self.cash)
+        burn = self.year_of_costs(supported, supported < self.cash_cost) / 4.0
+        spent = burn * np.where(np.isfinite(floor_quarters), floor_quarters, 0.0)  # under it
+        later = floor_quarters + leaves(price_now, self.cash - spent)
+        return np.where(early <= floor_quarters, early, later)
 
     def _enter(self, rows: np.ndarray, state: int, quarter: int) -> None:
         if np.count_nonzero(rows):
@@ -355,15 +398,16 @@ class FirmBook:
         concessional_rate: float,
         financing: np.ndarray,
     ) -> Rows:
-        """Start a project where the expected price beats the incentive price and the firm can
-        put up its equity share. Returns the rows that invested."""
+        """Start a project where the expected price beats the incentive price and the firm,
+        running (not idle, nor paying for a restart), can put up its equity share. Returns the
+        rows that invested."""
         self.capital_committed = np.zeros(len(self))
         go = self.expected_price >= incentive  # first the test that rules most firms out
         if not np.count_nonzero(go):
             return _NONE
         cost = self.expansion * self.capex / 1000.0  # USD m
         go &= (
-            self.alive
+            (self.state == RUNNING)
             & (self.ready_quarter < 0)
             & (self.expansion > 0)
             & (self.cash >= EQUITY_SHARE * cost)

@@ -39,6 +39,7 @@ class Government(mesa.Agent):
     stockpile_budget: float  # USD m left
     stockpile_buy_below: float  # USD/kg
     stockpile_release_above: float  # USD/kg
+    stockpile_sell_off: float  # quarters to sell its stock over once its money is spent; 0 never
     financing: float  # share of its producers' new capacity financed at the concessional rate
     asset_review: bool  # blocks sales of bankrupt plants to the dominant supplier
 
@@ -59,6 +60,7 @@ class Government(mesa.Agent):
         self.floor_paid = 0.0  # USD m this quarter, net of upside taken back
         self.stockpile_bought = 0.0  # t this quarter
         self.stockpile_released = 0.0
+        self.sell_off_lot = 0.0  # t a quarter it sells once a support scheme's money is gone
 
     # --- which levers are pulled -------------------------------------------------------------
 
@@ -120,11 +122,28 @@ class Government(mesa.Agent):
             lot = 0.0
         return lot, self.stockpile_buy_below
 
+    def money_spent(self) -> bool:
+        """Its stockpile money cannot buy even 1 % of a quarter's fill at its limit price."""
+        lot = 0.01 * self.stockpile_target() / FILL_QUARTERS
+        return self.stockpile_budget * 1000.0 < lot * self.stockpile_buy_below
+
     def stockpile_offer(self) -> tuple[float, float]:
-        """(tonnes, ask USD/kg) to release: in a shortage or when the price is over its trigger."""
+        """(tonnes, ask USD/kg) to release: in a shortage or when the price is over its trigger;
+        or, a support scheme whose money is spent, a share of its stock at any price: the stock
+        overhang of a failed price support (Salant 1983) coming back onto the market."""
         m = self.model
         if not self.in_force or self.stockpile <= 0:
             return 0.0, self.stockpile_release_above
+        if self.stockpile_sell_off > 0 and self.money_spent():
+            if not self.sell_off_lot:
+                self.sell_off_lot = self.stockpile / self.stockpile_sell_off
+                m.say(
+                    "sell_off",
+                    self.country,
+                    stock=self.stockpile,
+                    quarters=self.stockpile_sell_off,
+                )
+            return min(self.stockpile, self.sell_off_lot), 0.0
         if m.shortage_last > 0 or m.price_last["allied"] > self.stockpile_release_above:
             size = max(self.stockpile_target(), self.stockpile) / RELEASE_QUARTERS
             return min(self.stockpile, size), self.stockpile_release_above

@@ -168,38 +168,41 @@ class DominantSupplier(mesa.Agent):
         go on only while the discounted margin it can expect once rivals have gone exceeds
         the discounted cost of driving them out. Says so in the feed when it stops.
 
-        Rivals' runways come from their cash and what they lose a quarter at last quarter's
-        allied price, with any price floor in force paying them the gap while its budget
-        lasts; the rivals it can drive out are those whose cash runs out before its budget
-        does at last quarter's cost; once they are gone, its share rises by their tonnes and
-        it prices at its markup for that share until rivals can rebuild (their lead time).
+        It reads each rival's runway by the rivals' own exit rules at last quarter's allied
+        price, any price floor in force paying them the gap while its budget lasts
+        (`FirmBook.runway`). It can drive out those who leave before its budget runs out at
+        last quarter's cost, and it weighs each target set in order of runway, the weakest
+        first: driving out the first k costs the war until the k-th leaves, and gains the
+        markup on their tonnes until rivals can rebuild (their lead time). It goes on while
+        the best of these sets pays.
         """
         if not self.campaign_review or self.campaign_quarters < 1 or self.given_up <= 0:
             return True  # nothing seen of the war's cost yet
         m = self.model
         book, governments = m.producers, list(m.governments.values())
         runway = book.runway(
+            m.steps,
             m.price_last["allied"],
             np.array([g.floor_support() for g in governments])[book.country_idx],
             np.array([g.floor_quarters_left() for g in governments])[book.country_idx],
         )
         affordable = self.budget / self.given_up  # quarters its budget lasts at last quarter's cost
         out = book.alive & (book.capacity > 0) & np.isfinite(runway) & (runway <= affordable)
-        exits = float(book.capacity[out].sum())  # t/yr it can drive out
-        quarters = float(np.ceil(runway[out].max())) if out.any() else 0.0
+        order = np.argsort(runway[out], kind="stable")
+        quarters = np.ceil(runway[out][order])  # when the k-th weakest leaves
+        exits = np.cumsum(book.capacity[out][order])  # t/yr gone by then
         rate = (1.0 + m.finance.interest_rate) ** -0.25  # a quarter's discount factor
-        cost = self.given_up * sum(rate**t for t in range(1, int(quarters) + 1))
-        gain = 0.0
-        if exits > 0:
-            total = self.market_total  # t a quarter
-            now = self._market_profit(self.share, total)
-            after = self._market_profit(
-                min(self.share + exits / 4.0 / max(total, 1e-9), 1.0), total
-            )
-            rebuild = int(m.producers.lead_time.mean()) if len(m.producers) else 0
-            gain = (after - now) * sum(
-                rate**t for t in range(int(quarters) + 1, int(quarters) + 1 + rebuild)
-            )
+        rebuild = int(m.producers.lead_time.mean()) if len(m.producers) else 0
+        total = self.market_total  # t a quarter
+        now = self._market_profit(self.share, total)
+        best = (0.0, 0.0, 0.0, 0.0)  # (gain, cost, t/yr driven out, quarters)
+        for q, gone in zip(quarters, exits, strict=True):
+            cost = self.given_up * sum(rate**t for t in range(1, int(q) + 1))
+            after = self._market_profit(min(self.share + gone / 4.0 / max(total, 1e-9), 1.0), total)
+            gain = (after - now) * sum(rate**t for t in range(int(q) + 1, int(q) + 1 + rebuild))
+            if gain - cost > best[0] - best[1]:
+                best = (gain, cost, float(gone), float(q))
+        gain, cost, gone, q = best
         if gain > cost:
             return True
         m.say(
@@ -208,8 +211,8 @@ class DominantSupplier(mesa.Agent):
             why="it does not pay",
             recoupment=gain,
             cost=cost,
-            exits=exits,
-            quarters=quarters,
+            exits=gone,
+            quarters=q,
         )
         return False
 

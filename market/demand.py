@@ -31,6 +31,7 @@ class Demand:
         self.substitution_recovery: float = params["substitution_recovery"]
         self.noise: float = params["noise"]
         self.price_cap: float = params["price_cap"]
+        self.defence_share: float = params["defence_share"]  # of allied demand, served first
         self.retained = dict.fromkeys(REGIONS, 1.0)  # share of demand not substituted away
         self.shock = dict.fromkeys(REGIONS, 1.0)
         self.curves = {r: self._curve(r) for r in REGIONS}

@@ -144,6 +144,14 @@ KINDS: dict[str, tuple[int, str, Callable[[str, Mapping[str, Any]], str]]] = {
         "a member leaves the coordinated response",
         lambda who, d: f"{who} leaves the coordinated response",
     ),
+    "sell_off": (
+        1,
+        "a support scheme's money is gone and it sells its stock",
+        lambda who, d: (
+            f"{who}'s stockpile money is spent: it sells its {d['stock']:,.0f} t over "
+            f"{d['quarters']:.0f} quarters at any price"
+        ),
+    ),
     "floor_spent": (
         1,
         "a government's floor budget is gone",

@@ -57,6 +57,8 @@ LEDGER: dict[str, str] = {
     "shortage_home": "home consumer demand unmet, t",
     "shortage_allied": "allied consumer demand unmet, t",
     "shortage_world": "rest-of-world consumer demand unmet, t",
+    "shortage_defence": "allied defence demand unmet, t (defence is served first, so this is "
+    "part of shortage_allied only when civil buyers get nothing)",
     "duty": "anti-dumping duty in force on the supplier's allied sales (share)",
     "duty_revenue": "duty collected this quarter, USD m",
     "floor_paid": "paid by governments under price floors this quarter (net of upside), USD m",
@@ -130,6 +132,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "shortage_home": q["shortage_home"],
         "shortage_allied": q["shortage_allied"],
         "shortage_world": q["shortage_world"],
+        "shortage_defence": q["shortage_defence"],
         "duty": q["duty"],
         "duty_revenue": q["duty_revenue"],
         "floor_paid": q["floor_paid"],

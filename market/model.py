@@ -452,12 +452,20 @@ class MineralMarket(mesa.Model):
             "shortage_home": shortage[HOME],
             "shortage_allied": shortage[ALLIED],
             "shortage_world": shortage[WORLD],
+            "shortage_defence": self._defence_short(consumption[ALLIED], shortage[ALLIED]),
             "duty": duty,
             "duty_revenue": shipped["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
             "floor_paid": paid,
             "floor_received": received,
             "export_subsidy": self.supplier.subsidy,
         }
+
+    def _defence_short(self, taken: float, short: float) -> float:
+        """Allied defence demand unmet, t, given what allied consumers took and went without.
+        Rationing at the price cap serves defence first (priority rating of defence orders),
+        so the civil buyers bear a shortage until there is not even enough for defence."""
+        wanted = self.demand.defence_share * (taken + short)
+        return max(wanted - taken, 0.0)
 
     def _sell_assets(
         self, book: ProducerBook | RecyclerBook, row: int, kind: str, closure: str = ""

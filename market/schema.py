@@ -167,6 +167,13 @@ FIELDS: dict[str, Field] = {
         1,
         default=0.1,
     ),
+    "demand.defence_share": F(
+        "share of allied consumers' demand that is defence; served first when supply is short",
+        "share",
+        0,
+        1,
+        default=0.0,
+    ),
     "demand.price_cap": F(
         "highest price buyers pay; demand beyond it goes unmet (shortage)", "USD/kg", 0.1, 1e7
     ),
@@ -341,6 +348,14 @@ FIELDS: dict[str, Field] = {
     "governments.*.stockpile_buy_below": F("buys only at or below this price", "USD/kg", 0, 1e6),
     "governments.*.stockpile_release_above": F(
         "releases when the price is above this, or in a shortage", "USD/kg", 0, 1e7
+    ),
+    "governments.*.stockpile_sell_off": F(
+        "a support scheme: once its stockpile money is spent it sells its stock over this many "
+        "quarters at any price (0: it keeps its stock)",
+        "quarters",
+        0,
+        400,
+        default=0.0,
     ),
     "governments.*.financing": F(
         "share of its producers' new capacity financed at the concessional rate", "share", 0, 1

@@ -103,6 +103,29 @@ def test_a_support_scheme_with_finite_money_ends_when_the_money_does():
     assert table["price_allied"].iloc[last + 2 :].mean() < held - 2.0  # and then it fell
 
 
+def test_a_failed_support_schemes_stock_overhang_pushes_the_price_below_the_calm_market():
+    """Salant (1983): once the scheme's money is gone, what it bought comes back. Sold off over
+    a year, the overhang takes the price under the market's own (no scheme) level, which a
+    scheme that keeps its stock does not."""
+    scheme = {
+        "alliance.response": "standing",
+        "governments.JP.stockpile_days": 730.0,
+        "governments.JP.stockpile_budget": 600.0,
+        "governments.JP.stockpile_buy_below": 70.0,
+        "governments.JP.stockpile_release_above": 1000.0,
+    }
+    sold = _table("baseline", {**scheme, "governments.JP.stockpile_sell_off": 4.0}, quarters=12)
+    run, table = sold
+    kept = _table("baseline", scheme, quarters=12)[1]
+    calm = _table("baseline", {}, quarters=12)[1]
+    starts = [e.quarter for e in run.model.feed if e.kind == "sell_off"]
+    assert starts, "the scheme's money never ran out"
+    after = slice(starts[0] - 1, starts[0] + 3)  # the four quarters of the sale
+    assert (table["price_allied"].iloc[after] < calm["price_allied"].iloc[after]).all()
+    assert table["price_allied"].iloc[after].mean() < kept["price_allied"].iloc[after].mean() - 1
+    assert table["stockpile"].iloc[starts[0] + 3] == 0.0  # all of it sold
+
+
 def test_the_predator_stops_a_war_that_is_not_working_well_before_its_budget_is_spent():
     run, table = _table("coordinated-response")
     ends = [e for e in run.model.feed if e.kind == "campaign_end"]
@@ -123,6 +146,80 @@ def test_a_war_that_works_leaves_the_predator_better_off_than_no_war():
     assert war["bankruptcies"].iloc[-1] + war["closures"].iloc[-1] > 0
     assert value(war) > value(calm)
     assert war["campaign_value"].iloc[-1] > 0  # its own account of the war agrees
+
+
+def test_a_calm_ndpr_market_keeps_every_plant_in_every_seed():
+    """Each stylised plant covers its overheads at the baseline price (docs/calibration.md), so
+    with no attack and no shock no one leaves, whatever the demand noise (seeds 1-20)."""
+    for seed in range(1, 21):
+        book = play("baseline", seed).model.producers
+        assert book.alive.all() and not book.idle.any(), seed
+
+
+def test_a_plant_short_of_its_overheads_closes_rather_than_bleed_into_bankruptcy():
+    """Over its cash cost but under its fixed costs, the plant's losses persist: it closes
+    (and sells the plant) while it still has cash, instead of running until it has none."""
+    bleeding = {"producers.TH-1.fixed_cost": 3.0}  # margin about 0.6 USD m/yr at 57 USD/kg
+    book = play("baseline", 1, bleeding).model.producers
+    row = book.ids.index("TH-1")
+    assert book.closed[row] and not book.bankrupt[row]
+    assert book.cash[row] > 0
+
+
+def test_a_plant_that_covers_its_costs_but_not_its_debt_fails_to_its_creditors():
+    """A plant earning over its costs is worth running; when its debt service drains the cash
+    it is the creditors who end it (bankruptcy), not its owners (closure)."""
+    indebted = {"producers.TH-1.debt": 40.0}  # 4.8 USD m/yr of interest on a 0.6 margin
+    book = play("baseline", 1, indebted).model.producers
+    row = book.ids.index("TH-1")
+    assert book.bankrupt[row] and not book.closed[row]
+
+
+def test_the_predator_reads_its_rivals_exits_by_their_own_rules():
+    """With every rival idle under a war it does not stop, the runway it reads (`runway`) is
+    the quarter each rival actually closes: idle too long with no backer to carry it."""
+    model = MineralMarket("dumping", rng=1, **{"supplier.campaign_review": False})
+    book = model.producers
+    while model.steps < 9:
+        model.step()
+    assert (book.state[book.alive] == IDLE).all()
+    no_floor = np.zeros(len(book))
+    read = model.steps + book.runway(model.steps, model.price_last["allied"], no_floor, no_floor)
+    while model.running:
+        model.step()
+    left = {e.who: e.quarter for e in model.feed if e.kind in ("closure", "bankruptcy")}
+    for name in ("JP-1", "MY-1", "US-1"):
+        assert left[name] == read[book.ids.index(name)], name
+
+
+def test_a_restart_is_paid_for_through_its_lag():
+    """A plant restarts only if it can carry the restart and its costs until it sells again,
+    so no plant restarts and then fails before its first sale."""
+    for scenario in ("dumping", "coordinated-response", "alliance-fracture", "dumping-vs-floor"):
+        model = MineralMarket(scenario, rng=1)
+        while model.running:
+            model.step()
+        restarts = {(e.who, e.quarter) for e in model.feed if e.kind == "restart"}
+        for e in model.feed:
+            if e.kind == "bankruptcy":
+                lag = 1 + int(model.producers.restart_lag.max())
+                assert not any(who == e.who and 0 < e.quarter - q <= lag for who, q in restarts), (
+                    scenario,
+                    e.who,
+                )
+
+
+def test_a_plant_paying_for_its_restart_does_not_also_start_a_project():
+    """After a war the price spikes and every firm wants to expand; the lithium brine plant
+    restarting then (Q9) must not spend on a project the cash it needs to carry its plant."""
+    war = {"supplier.strategy": "dump", "supplier.campaign_review": False}
+    run = play("lithium", 1, war, quarters=14)
+    book = run.model.producers
+    restarted = [e.quarter for e in run.model.feed if e.kind == "restart" and e.who == "US-1"]
+    assert restarted  # the case this test is about
+    assert book.alive[book.ids.index("US-1")]
+    investors = {e.who for e in run.model.feed if e.kind == "investment"}
+    assert all(book.alive[book.ids.index(who)] for who in investors if who in book.ids)
 
 
 # --- each new lever moves the market the way theory says ------------------------------------
@@ -171,3 +268,31 @@ def test_a_dearer_restart_keeps_a_plant_running_longer_under_its_cash_cost():
     cheap = quarters_selling({})
     dear = quarters_selling({"producers.AU-1.restart_cost": 0.2})
     assert dear > cheap
+
+
+def test_demand_noise_is_what_moves_a_calm_market():
+    """No noise, a smooth path; more noise, larger quarterly moves of the price."""
+
+    def move(noise):
+        price = play("baseline", 1, {"demand.noise": noise}).series("price_allied")
+        return float(np.median(np.abs(np.diff(np.log(price)))))
+
+    assert move(0.0) < move(0.03) < move(0.2)
+    assert move(0.2) > 5 * move(0.03)
+
+
+def test_defence_is_served_first_when_allied_supply_is_short():
+    """Rationing at the price cap serves the defence slice first: the civil buyers bear the
+    shortage until what is left is less than defence wants."""
+    capped = {"demand.price_cap": 120.0}  # the 2010-style cut then runs into the cap
+
+    def short(share):
+        table = play(
+            "export-restriction", 1, {**capped, "demand.defence_share": share}, quarters=16
+        )
+        return table.timeseries()[["shortage_allied", "shortage_defence"]].max()
+
+    small, most, all_of_it = short(0.005), short(0.9), short(1.0)
+    assert small["shortage_allied"] > 500 and small["shortage_defence"] == 0.0
+    assert 0 < most["shortage_defence"] < most["shortage_allied"]
+    assert all_of_it["shortage_defence"] == all_of_it["shortage_allied"]

@@ -131,6 +131,12 @@ def _max_loss_per_year(run: Run, fig: Figure) -> float:
     return float(max(losses, default=0.0))
 
 
+def _quarterly_move(run: Run, fig: Figure) -> float:
+    part = _series(run, fig)[_window(run, fig.window)]
+    part = part[part > 0]
+    return float(np.median(np.abs(np.diff(np.log(part))))) if part.size > 1 else math.nan
+
+
 def _first_investment(run: Run, fig: Figure) -> int | None:
     hits = np.flatnonzero(_started(run, fig)[_window(run, fig.window)] > 0)
     return int(hits[0]) + fig.window[0] if hits.size else None
@@ -233,6 +239,11 @@ MEASURES: dict[str, Measure] = {
         _max_loss_per_year,
         ("series", "window"),
         "largest fall of `series` over any four quarters in `window`, as a share",
+    ),
+    "quarterly_move": Measure(
+        _quarterly_move,
+        ("series", "window"),
+        "median size of a quarter's change of `series` in `window`, |log(x_t / x_t-1)|",
     ),
     "shortfall": Measure(
         _shortfall, ("series", "window", "base"), "1 - mean over `window` / mean over `base`"
