@@ -194,7 +194,7 @@ def test_the_coalition_player_starts_from_the_status_quo_with_its_levers_in_forc
     params = game.model.spec.params
     assert params["alliance"]["response"] == "standing"
     assert params["governments"]["US"]["floor_price"] == 0.0  # the ndpr preset's status quo
-    assert params["governments"]["JP"]["stockpile_days"] == 60.0
+    assert params["governments"]["JP"]["stockpile_days"] == 42.0
     # The supplier's attack is the computer's and stays in the timeline.
     assert [(e.quarter, e.changes) for e in game.model.spec.events] == [
         (5, {"supplier.strategy": "dump"})
