@@ -10,6 +10,15 @@ from agents.firm import IDLE, RUNNING
 from market.model import MineralMarket
 from market.play import play
 
+# Japan buys up to two years of use at up to 70 USD/kg with 600 USD m: a price support.
+SUPPORT_SCHEME = {
+    "alliance.response": "standing",
+    "governments.JP.stockpile_days": 730.0,
+    "governments.JP.stockpile_budget": 600.0,
+    "governments.JP.stockpile_buy_below": 70.0,
+    "governments.JP.stockpile_release_above": 1000.0,
+}
+
 
 def _table(scenario, overrides=None, quarters=None, seed=1):
     run = play(scenario, seed, overrides or {}, quarters=quarters)
@@ -84,13 +93,7 @@ def test_a_sudden_export_cut_is_met_first_from_stocks_and_prices_build_over_quar
 def test_a_support_scheme_with_finite_money_ends_when_the_money_does():
     """A stockpile buying at its limit holds the price up while its budget lasts; when the money
     is gone the buying stops and the price falls below where it was held."""
-    scheme = {
-        "alliance.response": "standing",
-        "governments.JP.stockpile_days": 730.0,
-        "governments.JP.stockpile_budget": 600.0,
-        "governments.JP.stockpile_buy_below": 70.0,
-        "governments.JP.stockpile_release_above": 1000.0,
-    }
+    scheme = SUPPORT_SCHEME
     run, table = _table("baseline", scheme, quarters=24)
     gov = run.model.governments["JP"]
     assert gov.stockpile_budget < 0.01 * 600.0  # spent, not shrinking forever
@@ -107,13 +110,7 @@ def test_a_failed_support_schemes_stock_overhang_pushes_the_price_below_the_calm
     """Salant (1983): once the scheme's money is gone, what it bought comes back. Sold off over
     a year, the overhang takes the price under the market's own (no scheme) level, which a
     scheme that keeps its stock does not."""
-    scheme = {
-        "alliance.response": "standing",
-        "governments.JP.stockpile_days": 730.0,
-        "governments.JP.stockpile_budget": 600.0,
-        "governments.JP.stockpile_buy_below": 70.0,
-        "governments.JP.stockpile_release_above": 1000.0,
-    }
+    scheme = SUPPORT_SCHEME
     sold = _table("baseline", {**scheme, "governments.JP.stockpile_sell_off": 4.0}, quarters=12)
     run, table = sold
     kept = _table("baseline", scheme, quarters=12)[1]
