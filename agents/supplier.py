@@ -304,8 +304,8 @@ class DominantSupplier(mesa.Agent):
         self.market_total = market_total
         if market_total > 0:
             self.share = max(1.0 - rivals_offered / market_total, 0.0)
-        cost = self._plant_cost(accepted)
-        self.profit = self._earned(shipped, prices, duty, freight, cost)
+        cost = self.plant_cost(accepted)
+        self.profit = self.earned(shipped, prices, duty, freight, cost)
         sold = float(accepted.sum())
         self.average_cost = cost / sold if sold > 0 else self.cash_cost
         self.subsidy = -sum([self.adjustment[r] * shipped[r] for r in REGIONS]) / 1000.0
@@ -344,23 +344,11 @@ class DominantSupplier(mesa.Agent):
         if self.campaign_started is not None:
             self.driven_out += capacity
 
-    def earned(
-        self,
-        shipped: dict[str, float],
-        prices: dict[str, float],
-        duty: float,
-        freight: float,
-        accepted: np.ndarray,
-    ) -> float:
-        """Operating profit (USD m) of shipping `shipped` tonnes by region at `prices` (what
-        buyers pay, USD/kg), its plants having sold `accepted` tonnes each."""
-        return self._earned(shipped, prices, duty, freight, self._plant_cost(accepted))
-
-    def _plant_cost(self, accepted: np.ndarray) -> float:
+    def plant_cost(self, accepted: np.ndarray) -> float:
         """USD thousand its plants' cash costs come to on `accepted` tonnes each."""
         return float((accepted * self.block_costs()).sum())
 
-    def _earned(
+    def earned(
         self,
         shipped: dict[str, float],
         prices: dict[str, float],
@@ -368,7 +356,8 @@ class DominantSupplier(mesa.Agent):
         freight: float,
         cost: float,
     ) -> float:
-        """`earned`, with its plants' cash costs (`_plant_cost`) known."""
+        """Operating profit (USD m) of shipping `shipped` tonnes by region at `prices` (what
+        buyers pay, USD/kg), its plants' cash costs coming to `cost` (`plant_cost`)."""
         net = {
             "home": prices["home"],
             "allied": prices["allied"] / (1.0 + duty) - freight,

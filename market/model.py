@@ -253,7 +253,7 @@ class MineralMarket(mesa.Model):
                 self._paid(plain),
                 duty,
                 self.trade.freight,
-                plain.accepted[: len(plant_qty)],
+                self.supplier.plant_cost(plain.accepted[: len(plant_qty)]),
             )
 
         # 5. Settlement.
