@@ -8,7 +8,7 @@ import difflib
 import functools
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,36 @@ def load_scenario(
         events = _parse_events(tree, raw_events)
     tree["name"] = name
     return Scenario(name=name, params=tree, events=events, source=origin, checked=True)
+
+
+def event_setting(spec: Scenario, key: str) -> Event | None:
+    """The first timeline event that sets `key` (a `governments.*.attr` pattern matches every
+    country), or None: a value given from outside for such a key would hold only until then."""
+    parts = key.split(".")
+    for event in spec.events:
+        for path in event.changes:
+            if path == key or (
+                len(parts) == 3
+                and parts[1] == "*"
+                and path.startswith(parts[0] + ".")
+                and path.rsplit(".", 1)[-1] == parts[2]
+            ):
+                return event
+    return None
+
+
+def refuse_event_overrides(spec: Scenario, keys: Iterable[str], how: str = "--set") -> None:
+    """Raise ScenarioError, one line, for the first of `keys` a timeline event changes later:
+    an outside value for it would be silently replaced when the event fires."""
+    for key in keys:
+        event = event_setting(spec, key)
+        if event is not None:
+            label = f" ({event.label})" if event.label else ""
+            raise ScenarioError(
+                f"{how} {key}: scenario {spec.name!r} sets it again at quarter {event.quarter}"
+                f"{label}; change that event in a scenario file, or choose a scenario whose "
+                "timeline leaves it alone"
+            )
 
 
 def parse_value(text: str) -> Any:
