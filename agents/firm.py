@@ -82,6 +82,7 @@ class FirmBook:
         self.country_idx = np.array([countries.index(c) for c in self.country], dtype=int)
         self.interest = self.debt * finance.interest_rate  # USD m/yr owed on debt
         self.soft_debt = np.zeros(n)  # USD m of debt lent by governments at the concessional rate
+        self.lender = np.full(n, -1)  # the government (index) that lent it, -1 none
         self.alive = np.ones(n, bool)  # in business: running, idle or restarting
         self.state = np.full(n, RUNNING)
         self.state_since = np.zeros(n, int)  # quarter it entered its state
@@ -91,7 +92,8 @@ class FirmBook:
         self.restart_quarter = np.full(n, -1)
         self.repaid = np.zeros(n)  # USD m of debt repaid this quarter
         self.building_debt = np.zeros(n)  # USD m borrowed for a project not yet finished
-        self.expected_price = np.full(n, float(reference_price))
+        self.expected_price = np.full(n, float(reference_price))  # what a kg will fetch, floor in
+        self.expected_market = np.full(n, float(reference_price))  # what the market alone pays
         self.sold = np.zeros(n)
         self.revenue = np.zeros(n)  # USD m this quarter, market sales
         self.floor_received = np.zeros(n)  # USD m this quarter, net of upside paid back
@@ -352,6 +354,9 @@ class FirmBook:
         self.expected_price = (1 - EXPECTATION_WEIGHT) * self.expected_price + (
             EXPECTATION_WEIGHT * realised
         )
+        self.expected_market = (1 - EXPECTATION_WEIGHT) * self.expected_market + (
+            EXPECTATION_WEIGHT * price
+        )
 
     def fail(self, quarter: int) -> tuple[Rows, np.ndarray | tuple[float, ...], Rows]:
         """Firms whose cash has run out call on their backer; those the backer cannot carry
@@ -397,12 +402,15 @@ class FirmBook:
         interest_rate: float,
         concessional_rate: float,
         financing: np.ndarray,
+        expected: np.ndarray | None = None,
     ) -> Rows:
-        """Start a project where the expected price beats the incentive price and the firm,
-        running (not idle, nor paying for a restart), can put up its equity share. Returns the
-        rows that invested."""
+        """Start a project where the price it expects over the plant's life (`expected`,
+        USD/kg; default its expected price) beats the incentive price and the firm, running
+        (not idle, nor paying for a restart), can put up its equity share. Returns the rows
+        that invested."""
         self.capital_committed = np.zeros(len(self))
-        go = self.expected_price >= incentive  # first the test that rules most firms out
+        expected = self.expected_price if expected is None else expected
+        go = expected >= incentive  # first the test that rules most firms out
         if not np.count_nonzero(go):
             return _NONE
         cost = self.expansion * self.capex / 1000.0  # USD m

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 DAYS_PER_QUARTER = 365.0 / 4.0
 FILL_QUARTERS = 4  # a stockpile is built up over about a year
 RELEASE_QUARTERS = 4  # and drawn down over about a year
+REVIEW_QUARTERS = 4  # an anti-dumping order's rate is reviewed once a year (19 U.S.C. 1675(a))
 
 
 class Government(mesa.Agent):
@@ -34,6 +35,7 @@ class Government(mesa.Agent):
     floor_budget: float  # USD m left to pay out
     floor_upside_share: float  # share of the price above the floor it takes back
     duty: float  # ad valorem share on the dominant supplier's sales
+    duty_term: int  # quarters an order runs before its sunset review; 0: while the response holds
     stockpile_days: float  # target, days of its buyers' consumption
     stockpile_initial_days: float  # held at the start
     stockpile_budget: float  # USD m left
@@ -41,6 +43,10 @@ class Government(mesa.Agent):
     stockpile_release_above: float  # USD/kg
     stockpile_sell_off: float  # quarters to sell its stock over once its money is spent; 0 never
     financing: float  # share of its producers' new capacity financed at the concessional rate
+    finance_budget: float  # USD m of concessional loans it may still make
+    finance_abroad: bool  # lends to other members' producers too
+    next_election: int  # quarter, 0 none
+    election_every: int  # quarters between elections after the next, 0 none
     asset_review: bool  # blocks sales of bankrupt plants to the dominant supplier
 
     def __init__(self, model: MineralMarket, country: str, params: dict[str, Any]) -> None:
@@ -54,7 +60,16 @@ class Government(mesa.Agent):
         self.joined = False  # joined the coordinated response
         self.defected = False
         self.floor_exhausted = False
-        self.spent = 0.0  # USD m, cumulative, net of receipts
+        self.spent = 0.0  # USD m, cumulative outlays net of receipts (duty apart)
+        self.duty_collected = 0.0  # USD m, cumulative
+        self.order_until = (
+            0  # quarter its anti-dumping order lapses unless a sunset review renews it
+        )
+        self.next_review = 0  # quarter of the order's next annual review
+        self.margin = math.inf  # the dumping margin its last review found (share)
+        # This quarter's fiscal flows (USD m): the ledger's parts, `fiscal_flows`.
+        self.stock_bought_value = self.stock_sold_value = 0.0
+        self.finance_cost = self.loan_losses = self.duty_revenue = 0.0
         self.committed = 0.0  # USD m budgeted at activation, for budget pressure
         self.spent_at_activation = 0.0
         self.floor_paid = 0.0  # USD m this quarter, net of upside taken back
@@ -84,10 +99,74 @@ class Government(mesa.Agent):
         return self.floor_budget / self.floor_paid if self.floor_paid > 0 else math.inf
 
     def duty_in_force(self) -> float:
-        return self.duty if self.in_force else 0.0
+        """The rate it levies this quarter. A standing alliance levies its duty as set. In a
+        coordinated response a member imposes an order when it joins, which runs `duty_term`
+        quarters whatever the response does after, at the margin its yearly reviews find (never
+        above the rate it set); with `duty_term` 0 the duty holds only while the response does."""
+        if self.model.response_group.response != "coordinated" or self.duty_term == 0:
+            return self.duty if self.in_force else 0.0
+        if self.order_until > self.model.steps:
+            return min(self.duty, self.margin)
+        return 0.0
+
+    def review_order(self, quarter: int) -> None:
+        """Impose, review, renew or end its anti-dumping order (coordinated response only).
+
+        An order is imposed when it joins a response with a duty set; each year its rate is
+        reset to the dumping margin found on the supplier's last quarter of allied sales (none
+        sold: the rate stands); at its term a sunset review renews it only if dumping was
+        flagged in the last year. Leaving the response revokes it."""
+        m = self.model
+        group = m.response_group
+        if group.response != "coordinated" or self.duty_term == 0:
+            return
+        in_order = self.order_until > quarter
+        if in_order and self.defected:
+            self.order_until = 0
+            m.say("duty_revoked", self.country)
+        elif in_order and quarter >= self.next_review:
+            self.next_review = quarter + REVIEW_QUARTERS
+            if m.supplier.sold["allied"] > 0:
+                before = self.duty_in_force()
+                self.margin = group.dumping_margin()
+                if self.duty_in_force() != before:
+                    m.say("duty_review", self.country, rate=self.duty_in_force())
+        elif self.order_until == quarter and self.order_until > 0:
+            if group.flagged_within(REVIEW_QUARTERS):
+                self.order_until = quarter + self.duty_term
+                m.say("duty_renewed", self.country, until=self.order_until)
+            else:
+                self.order_until = 0
+                m.say("duty_lapses", self.country)
+        elif not in_order and self.in_force and self.duty > 0 and group.active:
+            self.order_until = quarter + self.duty_term
+            self.next_review = quarter + REVIEW_QUARTERS
+            self.margin = math.inf
 
     def financing_in_force(self) -> float:
-        return self.financing if self.in_force else 0.0
+        """Share of a project it lends at the concessional rate this quarter (0 once its
+        framework's money is lent)."""
+        return self.financing if self.in_force and self.finance_budget > 0 else 0.0
+
+    def lend(self, amount: float) -> None:
+        """Book a concessional loan (USD m) against its framework's cap."""
+        self.finance_budget = max(self.finance_budget - amount, 0.0)
+
+    def carry_loans(self, outstanding: float, interest_gap: float) -> None:
+        """The quarter's cost of its concessional loans (USD m outstanding): the interest it
+        forgoes against the commercial rate (`interest_gap`, share a year)."""
+        cost = outstanding * interest_gap / 4.0
+        self.finance_cost += cost
+        self.spent += cost
+
+    def lose_loan(self, amount: float) -> None:
+        """A borrower failed owing it `amount` (USD m) it will not recover: a fiscal cost."""
+        self.loan_losses += amount
+        self.spent += amount
+
+    def collect_duty(self, amount: float) -> None:
+        self.duty_revenue = amount
+        self.duty_collected += amount
 
     def blocks_asset_sale(self) -> bool:
         """Asset-sale review is standing law, not an emergency measure: it applies whenever
@@ -144,7 +223,11 @@ class Government(mesa.Agent):
                     quarters=self.stockpile_sell_off,
                 )
             return min(self.stockpile, self.sell_off_lot), 0.0
-        if m.shortage_last > 0 or m.price_last["allied"] > self.stockpile_release_above:
+        if (
+            m.shortage_last > 0
+            or m.response_group.restriction
+            or m.price_last["allied"] > self.stockpile_release_above
+        ):
             size = max(self.stockpile_target(), self.stockpile) / RELEASE_QUARTERS
             return min(self.stockpile, size), self.stockpile_release_above
         return 0.0, self.stockpile_release_above
@@ -153,7 +236,8 @@ class Government(mesa.Agent):
         self.stockpile += bought - released
         cost = bought * price / 1000.0
         self.stockpile_budget = max(self.stockpile_budget - cost, 0.0)
-        self.spent += cost - released * price / 1000.0
+        self.stock_bought_value, self.stock_sold_value = cost, released * price / 1000.0
+        self.spent += cost - self.stock_sold_value
         self.stockpile_bought, self.stockpile_released = bought, released
 
     # --- price floor -------------------------------------------------------------------------
@@ -181,6 +265,16 @@ class Government(mesa.Agent):
             self.model.say("floor_spent", self.country, floor_price=self.floor_price)
         return share
 
+    def fiscal_cost(self) -> float:
+        """USD m it has spent so far net of what it took in: floor payments and stock bought,
+        less upside and stock sold, the cost of its concessional loans and their losses, less
+        duty collected."""
+        return self.spent - self.duty_collected
+
+    def start_quarter(self) -> None:
+        """Zero the quarter's fiscal flows that only some quarters book."""
+        self.finance_cost = self.loan_losses = self.duty_revenue = 0.0
+
     def fiscal_pressure(self) -> float:
         """Share of what it committed to the response that is already spent (0..1)."""
         if self.committed <= 0:
@@ -203,14 +297,18 @@ class ResponseGroup(mesa.Agent):
     dumping_test: str  # areeda_turner, cash_cost or either
     flag_quarters: int  # quarters under allied cash cost before the cash-cost flag
     stand_down: int  # quiet quarters after which the response stands down; 0 never
+    marketplace_charge: float  # USD/kg on supply from outside the standards into the allied market
+    election_risk: float  # chance a member's new government leaves, at its burden share
 
     def __init__(self, model: MineralMarket, params: dict[str, Any]) -> None:
         super().__init__(model)
         for setting, value in params.items():
             setattr(self, setting, value)
         self.quarters_under_cost = 0
-        self.quiet_quarters = 0  # quarters in a row without a dumping flag
+        self.quiet_quarters = 0  # quarters in a row with neither flag
         self.dumping = False
+        self.restriction = False  # an export restriction or a shortage, flagged this quarter
+        self.last_flag = -math.inf  # quarter dumping was last flagged
         self.first_flag: int | None = None
         self.active = False
 
@@ -219,17 +317,26 @@ class ResponseGroup(mesa.Agent):
         m = self.model
         if quarter > 1:
             self.dumping = self._dumping_flagged()
-        self.quiet_quarters = 0 if self.dumping else self.quiet_quarters + 1
-        if self.dumping and self.first_flag is None:
+            restriction = m.supplier.mode == "restrict" or m.shortage_last > 0
+            if restriction and not self.restriction:
+                m.say("restriction_flagged", "dominant", shortage=m.shortage_last)
+            self.restriction = restriction
+        if self.dumping:
+            self.last_flag = quarter
+        flagged = self.dumping or self.restriction
+        self.quiet_quarters = 0 if flagged else self.quiet_quarters + 1
+        if flagged and self.first_flag is None:
             self.first_flag = quarter
-            m.say(
-                "dumping_flagged",
-                "dominant",
-                price=m.price_last["allied"],
-                allied_cash_cost=m.producers.average_cash_cost(),
-            )
+            if self.dumping:
+                m.say(
+                    "dumping_flagged",
+                    "dominant",
+                    price=m.price_last["allied"],
+                    allied_cash_cost=m.producers.average_cash_cost(),
+                )
         if self.response != "coordinated":
             return
+        self._hold_elections(quarter)
         if (
             not self.active
             and self.first_flag is not None
@@ -240,15 +347,38 @@ class ResponseGroup(mesa.Agent):
             self._stand_down()
         elif self.active:
             self._check_defections()
-        if not self.active and not self.dumping:
+        for gov in m.governments.values():
+            gov.review_order(quarter)
+        if not self.active and not flagged:
             self.first_flag = None  # a later attack is flagged, and waited for, afresh
+
+    def flagged_within(self, quarters: int) -> bool:
+        """Dumping was flagged in the last `quarters` quarters (a sunset review's question:
+        would dumping recur if the order were lifted?)."""
+        return self.model.steps - self.last_flag <= quarters
+
+    def export_netback(self) -> float:
+        """What the supplier netted a kg on last quarter's allied sales at its gate, USD/kg:
+        the allied price less the duty, its route's cost and any marketplace charge."""
+        m = self.model
+        return m.price_last["allied"] / (1.0 + m.duty_last) - m.allied_route_last
+
+    def dumping_margin(self) -> float:
+        """Share by which the supplier's normal value (its average cost, the cost test of
+        GATT Art. VI) exceeds its allied export netback; 0 when it sells above cost."""
+        netback = self.export_netback()
+        cost = self.model.supplier.average_cost
+        if netback <= 0:
+            return math.inf
+        return max(cost / netback - 1.0, 0.0)
 
     def _dumping_flagged(self) -> bool:
         m = self.model
         supplier = m.supplier
         # What it nets on allied sales at its gate, against the cost of what it sold.
-        net_price = m.price_last["allied"] / (1.0 + m.duty_last) - m.trade.freight
-        areeda_turner = supplier.sold["allied"] > 0 and net_price < supplier.average_cost
+        areeda_turner = (
+            supplier.sold["allied"] > 0 and self.export_netback() < supplier.average_cost
+        )
         under_cost = m.price_last["allied"] < m.producers.average_cash_cost()
         self.quarters_under_cost = self.quarters_under_cost + 1 if under_cost else 0
         cash_cost = self.quarters_under_cost >= self.flag_quarters
@@ -280,11 +410,52 @@ class ResponseGroup(mesa.Agent):
             gov.joined = gov.defected = False
         self.model.say("response_stands_down", "alliance", quiet_quarters=self.quiet_quarters)
 
+    def marketplace_charge_in_force(self) -> float:
+        """USD/kg the dominant side's goods pay into the allied market: the marketplace's
+        charge while the allies' levers are in force (standing, or an active response)."""
+        if self.marketplace_charge <= 0 or self.response == "none":
+            return 0.0
+        return self.marketplace_charge if self.response == "standing" or self.active else 0.0
+
+    def burden_weight(self, gov: Government) -> float:
+        """How its burden scales a member's chance of leaving: half for one that pays nothing,
+        1 at its fair share, more above it (Olson and Zeckhauser 1966: the large members
+        carry the alliance, and weigh whether it pays them)."""
+        return (1.0 + self.burden(gov)) / 2.0
+
+    def burden(self, gov: Government) -> float:
+        """A member's share of what the members in the response have spent since it began,
+        over its share of their demand (1: it pays its way; 2: twice its share)."""
+        members = [g for g in self.model.governments.values() if g.joined and not g.defected]
+        spent = [max(g.spent - g.spent_at_activation, 0.0) for g in members]
+        demand = sum(g.demand_share for g in members)
+        total = sum(spent)
+        if total <= 0 or demand <= 0 or gov not in members:
+            return 1.0
+        return (max(gov.spent - gov.spent_at_activation, 0.0) / total) / (gov.demand_share / demand)
+
+    def _hold_elections(self, quarter: int) -> None:
+        """Members whose election falls this quarter: a new government may leave the response,
+        the likelier the more of the burden it carries (`burden_weight`)."""
+        m = self.model
+        for gov in m.governments.values():
+            if gov.next_election == 0 or gov.next_election != quarter:
+                continue
+            gov.next_election = quarter + gov.election_every if gov.election_every else 0
+            if not (self.active and gov.joined and not gov.defected) or self.election_risk <= 0:
+                continue
+            risk = min(self.election_risk * self.burden_weight(gov), 1.0)
+            if m.rng.random() < risk:
+                gov.defected = True
+                m.say("election_exit", gov.country)
+            else:
+                m.say("election_stays", gov.country)
+
     def _check_defections(self) -> None:
         m = self.model
         for gov in m.governments.values():
             if gov.joined and not gov.defected:
-                risk = (1.0 - self.cohesion) * gov.fiscal_pressure()
+                risk = (1.0 - self.cohesion) * gov.fiscal_pressure() * self.burden_weight(gov)
                 if not gov.member or m.rng.random() < risk:
                     gov.defected = True
                     m.say("defection", gov.country)

@@ -246,7 +246,7 @@ class DominantSupplier(mesa.Agent):
         return self.quota() if self.mode == "restrict" else math.inf
 
     def route_adjustments(
-        self, duty: float, freight: float, gate: float | None = None
+        self, duty: float, wedge: dict[str, float], gate: float | None = None
     ) -> dict[str, float]:
         """USD/kg added to its route into each region this quarter: an export subsidy (under 0)
         that lands the allied price where a price war wants it, or the gap to a price it names
@@ -259,14 +259,13 @@ class DominantSupplier(mesa.Agent):
         if gate is None or not math.isfinite(gate) or gate <= 0:
             home = m.price_last["home"]
             gate = home if math.isfinite(home) and home > 0 else self.markup_price()
-        wedge = {"home": 0.0, "allied": freight, "world": freight}
         adjust = dict.fromkeys(REGIONS, 0.0)
         if self.mode == "dump":
             # Rivals sell wherever they net most, so a price war must reach every market they
             # can ship to: both export markets (its home market is closed to them).
             landed = (1.0 - self.dump_depth) * m.producers.lowest_cash_cost(self.cash_cost)
-            adjust["allied"] = min(landed / (1.0 + duty) - gate - freight, 0.0)
-            adjust["world"] = min(landed - gate - freight, 0.0)
+            adjust["allied"] = min(landed / (1.0 + duty) - gate - wedge["allied"], 0.0)
+            adjust["world"] = min(landed - gate - wedge["world"], 0.0)
         self.named_price = False
         for region, net in (("allied", self.price_allied), ("world", self.price_world)):
             if net <= 0:
@@ -286,7 +285,7 @@ class DominantSupplier(mesa.Agent):
         shipped: dict[str, float],
         prices: dict[str, float],
         duty: float,
-        freight: float,
+        wedge: dict[str, float],
         accepted: np.ndarray,
         market_play: float | None,
         rivals_offered: float,
@@ -305,7 +304,7 @@ class DominantSupplier(mesa.Agent):
         if market_total > 0:
             self.share = max(1.0 - rivals_offered / market_total, 0.0)
         cost = self.plant_cost(accepted)
-        self.profit = self.earned(shipped, prices, duty, freight, cost)
+        self.profit = self.earned(shipped, prices, duty, wedge, cost)
         sold = float(accepted.sum())
         self.average_cost = cost / sold if sold > 0 else self.cash_cost
         self.subsidy = -sum([self.adjustment[r] * shipped[r] for r in REGIONS]) / 1000.0
@@ -353,15 +352,16 @@ class DominantSupplier(mesa.Agent):
         shipped: dict[str, float],
         prices: dict[str, float],
         duty: float,
-        freight: float,
+        wedge: dict[str, float],
         cost: float,
     ) -> float:
         """Operating profit (USD m) of shipping `shipped` tonnes by region at `prices` (what
-        buyers pay, USD/kg), its plants' cash costs coming to `cost` (`plant_cost`)."""
+        buyers pay, USD/kg), less the duty and each route's cost (`wedge`, USD/kg), its
+        plants' cash costs coming to `cost` (`plant_cost`)."""
         net = {
-            "home": prices["home"],
-            "allied": prices["allied"] / (1.0 + duty) - freight,
-            "world": prices["world"] - freight,
+            "home": prices["home"] - wedge["home"],
+            "allied": prices["allied"] / (1.0 + duty) - wedge["allied"],
+            "world": prices["world"] - wedge["world"],
         }
         revenue = sum([net[r] * shipped[r] for r in REGIONS if shipped[r] > 0])
         return (revenue - cost) / 1000.0

@@ -132,12 +132,54 @@ KINDS: dict[str, tuple[int, str, Callable[[str, Mapping[str, Any]], str]]] = {
         "the response group switches the members' counter-moves on",
         _response_activates,
     ),
+    "restriction_flagged": (
+        1,
+        "the response group flags an export restriction or a shortage",
+        lambda who, d: (
+            "allied buyers go short: supply disruption flagged"
+            if d["shortage"] > 0
+            else "dominant supplier restricts exports: supply disruption flagged"
+        ),
+    ),
     "response_stands_down": (
         1,
         "the response group stands down",
         lambda who, d: (
-            f"response group stands down after {d['quiet_quarters']} quarters without dumping"
+            f"response group stands down after {d['quiet_quarters']} quarters without dumping "
+            "or a disruption"
         ),
+    ),
+    "duty_review": (
+        2,
+        "a member's yearly review of its anti-dumping order resets the duty to the margin found",
+        lambda who, d: f"{who} reviews its anti-dumping order: duty now {d['rate']:.0%}",
+    ),
+    "duty_renewed": (
+        1,
+        "a sunset review keeps an anti-dumping order for another term",
+        lambda who, d: (
+            f"{who}'s sunset review finds dumping likely to recur: order runs to Q{d['until']}"
+        ),
+    ),
+    "duty_lapses": (
+        1,
+        "an anti-dumping order ends at its sunset review",
+        lambda who, d: f"{who}'s anti-dumping order lapses at its sunset review",
+    ),
+    "duty_revoked": (
+        1,
+        "a member that left the response revokes its anti-dumping order",
+        lambda who, d: f"{who} revokes its anti-dumping order",
+    ),
+    "election_exit": (
+        1,
+        "a member's new government leaves the response after an election",
+        lambda who, d: f"{who} election: the new government leaves the coordinated response",
+    ),
+    "election_stays": (
+        2,
+        "a member's new government stays in the response after an election",
+        lambda who, d: f"{who} election: the new government stays in the coordinated response",
     ),
     "defection": (
         1,

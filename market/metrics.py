@@ -33,9 +33,9 @@ INDICATORS: dict[str, str] = {
     "shortage": "consumer demand unmet at the price cap this quarter, t",
     "dumping": "the rapid-response group flags dumping this quarter",
     "response_active": "the rapid-response group's coordinated counter-moves are in force",
-    "fiscal_cost": "allied governments' spending so far, USD m: floor payments, stockpile "
-    "purchases and the cost of concessional loans, less floor upside and stockpile sales "
-    "(duty collected is reported apart, as duty_revenue)",
+    "fiscal_cost": "allied governments' net spending so far, USD m: floor payments, stockpile "
+    "purchases, the cost of concessional loans and their losses, less floor upside, stockpile "
+    "sales and duty collected (the value of the stock still held is stockpile_value)",
     "dominant_profit": "dominant supplier's operating profit this quarter, USD m",
     "dominant_sacrifice": "profit the dominant supplier has given up against market play with the "
     "same rivals, USD m, so far",
@@ -62,6 +62,12 @@ LEDGER: dict[str, str] = {
     "duty": "anti-dumping duty in force on the supplier's allied sales (share)",
     "duty_revenue": "duty collected this quarter, USD m",
     "floor_paid": "paid by governments under price floors this quarter (net of upside), USD m",
+    "stockpile_bought_value": "what governments paid for stock bought this quarter, USD m",
+    "stockpile_sold_value": "what governments took in for stock released this quarter, USD m",
+    "finance_cost": "interest governments forgo this quarter on their concessional loans "
+    "against the commercial rate, USD m",
+    "loan_losses": "concessional loans lost this quarter to failed borrowers, USD m",
+    "stockpile_value": "allied strategic stockpiles at this quarter's allied price, USD m",
     "floor_received": "received by allied firms under price floors this quarter, USD m",
     "dominant_budget": "dominant supplier's state budget left, USD m",
     "export_subsidy": "export subsidies the dominant state paid this quarter, USD m (levies "
@@ -115,7 +121,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "shortage": q["shortage_home"] + q["shortage_allied"] + q["shortage_world"],
         "dumping": bool(model.response_group.dumping),
         "response_active": model.response_active(),
-        "fiscal_cost": float(sum([g.spent for g in governments])),
+        "fiscal_cost": float(sum([g.fiscal_cost() for g in governments])),
         "dominant_profit": model.supplier.profit,
         "dominant_sacrifice": model.supplier.sacrifice,
         "hhi": float((shares**2).sum() * 10_000),
@@ -137,6 +143,13 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "duty_revenue": q["duty_revenue"],
         "floor_paid": q["floor_paid"],
         "floor_received": q["floor_received"],
+        "stockpile_bought_value": float(sum([g.stock_bought_value for g in governments])),
+        "stockpile_sold_value": float(sum([g.stock_sold_value for g in governments])),
+        "finance_cost": float(sum([g.finance_cost for g in governments])),
+        "loan_losses": float(sum([g.loan_losses for g in governments])),
+        "stockpile_value": float(sum([g.stockpile for g in governments]))
+        * model.stock_price()
+        / 1000.0,
         "dominant_budget": model.supplier.budget,
         "export_subsidy": q["export_subsidy"],
         "floor_in_force": max([g.floor_support() for g in governments], default=0.0),

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from agents import (
+    EQUITY_SHARE,
     AlliedProducer,
     DominantSupplier,
     Government,
@@ -44,6 +45,7 @@ class TradeCosts:
 
     freight: float  # USD/kg on every route between two regions
     home_imports: bool  # allied firms may sell into the dominant country's market
+    reroute_cost: float  # USD/kg more for the dominant side's goods sent through a third country
 
 
 # Whose goods clear: the dominant side's plants, allied firms, allied governments' stockpiles,
@@ -116,6 +118,7 @@ class MineralMarket(mesa.Model):
         self.price_last = {r: reference for r in REGIONS}
         self.shortage_last = 0.0
         self.duty_last = 0.0
+        self.allied_route_last = self.trade.freight  # USD/kg on the supplier's allied route
         self.consumption_allied: list[float] = []  # t per quarter so far, for recyclers' scrap
         self._initial_allied = self.demand.curves["allied"].reference_qty
         self.observed = self._firm_offers(
@@ -177,6 +180,12 @@ class MineralMarket(mesa.Model):
             )
         return self.quarter_result["firms_allied"] / supply
 
+    def stock_price(self) -> float:
+        """USD/kg a stockpile is worth now: the allied price (the last one paid when no one
+        bought this quarter)."""
+        price = self.price_last["allied"]
+        return price if math.isfinite(price) else self.demand.reference_price
+
     def response_active(self) -> bool:
         """The rapid-response group's coordinated counter-moves are in force."""
         return (
@@ -203,12 +212,14 @@ class MineralMarket(mesa.Model):
         self._complete_projects(quarter)
 
         # 1. Governments read last quarter's market; the response group flags and activates.
+        for gov in self._gov_list:
+            gov.start_quarter()
         self.response_group.review(quarter)
-        duty = self.allied_duty()
+        duty, wedge = self._allied_wedge(self.allied_duty())
 
         # 2. The dominant side chooses its campaign, its plants' offers and its routes.
         plant_qty, plant_ask = self.supplier.offers()
-        adjust = self.supplier.route_adjustments(duty, self.trade.freight)
+        adjust = self.supplier.route_adjustments(duty, wedge)
 
         # 3. Allied producers and recyclers run, idle, restart or close, and offer; governments
         # bid for or release stock.
@@ -236,28 +247,26 @@ class MineralMarket(mesa.Model):
 
         # 4. The regions clear together; a campaign is also cleared without it, to book what
         # it gives up against market play with the same rivals.
-        trade = self._clear(offers, bids, duty, adjust, self.supplier.export_cap())
+        trade = self._clear(offers, bids, duty, wedge, adjust, self.supplier.export_cap())
         for _ in range(2):  # resize subsidies or levies on what its plants actually net
             if not any(adjust.values()):
                 break
-            adjust = self.supplier.route_adjustments(
-                duty, self.trade.freight, float(trade.netbacks[0])
-            )
-            trade = self._clear(offers, bids, duty, adjust, self.supplier.export_cap())
+            adjust = self.supplier.route_adjustments(duty, wedge, float(trade.netbacks[0]))
+            trade = self._clear(offers, bids, duty, wedge, adjust, self.supplier.export_cap())
         self.routes_used = trade.arcs
         market_play = None
         if self.supplier.mode == "dump" or self.supplier.named_price:
-            plain = self._clear(offers, bids, duty, dict.fromkeys(REGIONS, 0.0), math.inf)
+            plain = self._clear(offers, bids, duty, wedge, dict.fromkeys(REGIONS, 0.0), math.inf)
             market_play = self.supplier.earned(
                 self._shipped(plain),
                 self._paid(plain),
                 duty,
-                self.trade.freight,
+                wedge,
                 self.supplier.plant_cost(plain.accepted[: len(plant_qty)]),
             )
 
         # 5. Settlement.
-        self._settle(quarter, trade, duty, len(plant_qty), market_play)
+        self._settle(quarter, trade, duty, wedge, len(plant_qty), market_play)
 
         # 6. Investment.
         self._invest(quarter)
@@ -267,6 +276,18 @@ class MineralMarket(mesa.Model):
         self.datacollector.collect(self)
         if quarter >= self.quarters:
             self.running = False
+
+    def _allied_wedge(self, duty: float) -> tuple[float, dict[str, float]]:
+        """(duty the supplier pays, USD/kg its goods' routes cost into each region) this
+        quarter. The share it reroutes through third countries (`supplier.reroute_share`)
+        escapes the duty and the marketplace's charge, and pays `trade.reroute_cost` instead."""
+        freight = self.trade.freight
+        charge = self.response_group.marketplace_charge_in_force()
+        leak = self.supplier.reroute_share
+        if leak > 0:
+            duty *= 1.0 - leak
+            charge = (1.0 - leak) * charge + leak * self.trade.reroute_cost
+        return duty, {"home": 0.0, "allied": freight + charge, "world": freight}
 
     def _floor_support(self) -> tuple[np.ndarray, np.ndarray]:
         """The floor (USD/kg) each allied producer and each recycler can count on this quarter
@@ -317,12 +338,14 @@ class MineralMarket(mesa.Model):
         offers: tuple[np.ndarray, np.ndarray, np.ndarray],
         bids: tuple[np.ndarray, np.ndarray],
         duty: float,
+        wedge: dict[str, float],
         adjust: dict[str, float],
         export_cap: float,
     ) -> Trade:
         """Clear the three regions together: every route between two regions pays freight;
-        the dominant side's allied sales pay the duty in force and its routes carry its
-        subsidies or levies; stockpiles are released only into the allied market."""
+        the dominant side's allied sales pay the duty in force and any marketplace charge
+        (`wedge`), and its routes carry its subsidies or levies; stockpiles are released only
+        into the allied market."""
         cost = []
         for region, traded in zip(HOME_OF, TRADED, strict=True):
             row = [self.trade.freight if traded else math.inf] * len(REGIONS)
@@ -331,7 +354,7 @@ class MineralMarket(mesa.Model):
         if not self.trade.home_imports:
             cost[1][HOME] = math.inf
         for i, region in enumerate(REGIONS):
-            cost[0][i] += adjust[region]
+            cost[0][i] = wedge[region] + adjust[region]
         duties = np.zeros((len(ORIGINS), len(REGIONS)))
         duties[0, ALLIED] = duty
         qty, ask, origin = offers
@@ -363,7 +386,13 @@ class MineralMarket(mesa.Model):
         }
 
     def _settle(
-        self, quarter: int, trade: Trade, duty: float, n_plants: int, market_play: float | None
+        self,
+        quarter: int,
+        trade: Trade,
+        duty: float,
+        wedge: dict[str, float],
+        n_plants: int,
+        market_play: float | None,
     ) -> None:
         n_p, n_r, n_g = len(self.producers), len(self.recyclers), len(self._gov_list)
         # Offers run plants, producers, recyclers, stockpile releases, holders' stocks; bids
@@ -392,7 +421,7 @@ class MineralMarket(mesa.Model):
             shipped,
             at,
             duty,
-            self.trade.freight,
+            wedge,
             accepted[:n_plants],
             market_play,
             float(self.observed[0].sum()),
@@ -435,6 +464,9 @@ class MineralMarket(mesa.Model):
         self.price_last = prices
         self.shortage_last = _sum(shortage)
         self.duty_last = duty
+        self.allied_route_last = wedge["allied"]
+        duty_revenue = shipped["allied"] * at["allied"] * duty / (1 + duty) / 1000.0
+        self._collect_duty(duty_revenue)
         self.quarter_result = {
             "price_home": prices["home"],
             "price_allied": prices["allied"],
@@ -454,11 +486,21 @@ class MineralMarket(mesa.Model):
             "shortage_world": shortage[WORLD],
             "shortage_defence": self._defence_short(consumption[ALLIED], shortage[ALLIED]),
             "duty": duty,
-            "duty_revenue": shipped["allied"] * at["allied"] * duty / (1 + duty) / 1000.0,
+            "duty_revenue": duty_revenue,
             "floor_paid": paid,
             "floor_received": received,
             "export_subsidy": self.supplier.subsidy,
         }
+
+    def _collect_duty(self, revenue: float) -> None:
+        """Each member collects the duty on its own buyers' imports: the allied total shared
+        by demand share times the rate it levies."""
+        weights = [g.demand_share * g.duty_in_force() for g in self._gov_list]
+        total = _sum(weights)
+        if revenue <= 0 or total <= 0:
+            return
+        for gov, weight in zip(self._gov_list, weights, strict=True):
+            gov.collect_duty(revenue * weight / total)
 
     def _defence_short(self, taken: float, short: float) -> float:
         """Allied defence demand unmet, t, given what allied consumers took and went without.
@@ -473,6 +515,11 @@ class MineralMarket(mesa.Model):
         """A bankrupt or closing firm's plant goes to the dominant supplier unless review
         blocks the sale. `closure` says why a firm closed; empty for a bankruptcy."""
         gov = self._gov_list[book.country_idx[row]]
+        lender, soft = int(book.lender[row]), float(book.soft_debt[row])
+        if lender >= 0 and soft > 0:  # the concessional loan is lost as far as its cash falls short
+            debt, cash = float(book.debt[row]), max(float(book.cash[row]), 0.0)
+            recovered = min(cash / debt, 1.0) if debt > 0 else 1.0
+            self._gov_list[lender].lose_loan(soft * (1.0 - recovered))
         capacity = book.dispose(np.array([row]))
         self.supplier.rival_gone(capacity)
         sale = "none" if capacity <= 0 else "blocked" if gov.blocks_asset_sale() else "dominant"
@@ -485,12 +532,17 @@ class MineralMarket(mesa.Model):
             self.say("bankruptcy", book.ids[row], **data)
 
     def _invest(self, quarter: int) -> None:
-        financing = np.array([g.financing_in_force() for g in self._gov_list])
         rate, soft = self.finance.interest_rate, self.finance.concessional_rate
         for book in (self.producers, self.recyclers):
-            f = financing[book.country_idx]
-            incentive = book.incentive_price(rate, soft, f, self.finance.asset_life)
-            for row in book.invest(quarter, incentive, rate, soft, f):
+            lender, financing = self._lenders(book)
+            incentive = book.incentive_price(rate, soft, financing, self.finance.asset_life)
+            rows = book.invest(quarter, incentive, rate, soft, financing, self._counted(book))
+            for row in rows:
+                if financing[row] > 0:
+                    book.lender[row] = lender[row]
+                    self._gov_list[lender[row]].lend(
+                        (1 - EQUITY_SHARE) * financing[row] * book.capital_committed[row]
+                    )
                 self.say(
                     "investment",
                     book.ids[row],
@@ -500,11 +552,54 @@ class MineralMarket(mesa.Model):
                     ready_quarter=book.ready_quarter[row],
                     capital=book.capital_committed[row],
                 )
-            # The concessional loans cost each government the gap between the two rates.
+            # The concessional loans cost each lender the gap between the two rates.
             if np.count_nonzero(book.soft_debt):  # written off when a firm goes bankrupt
-                subsidy = np.bincount(book.country_idx, book.soft_debt, len(self._gov_list))
-                for gov, debt in zip(self._gov_list, subsidy, strict=True):
-                    gov.spent += float(debt) * (rate - soft) / 4.0
+                lent = book.lender >= 0
+                owed = np.bincount(book.lender[lent], book.soft_debt[lent], len(self._gov_list))
+                for gov, debt in zip(self._gov_list, owed.tolist(), strict=True):
+                    if debt > 0:
+                        gov.carry_loans(debt, rate - soft)
+
+    def _lenders(self, book: ProducerBook | RecyclerBook) -> tuple[np.ndarray, np.ndarray]:
+        """(lending government's index, share of a project it lends) for each firm: its own
+        government while its framework has money, else a member that lends abroad (the one
+        with most money left); the share is cut to what the lender has left."""
+        shares = [g.financing_in_force() for g in self._gov_list]
+        if not any(shares):
+            return np.full(len(book), -1), np.zeros(len(book))
+        abroad = [
+            i for i, g in enumerate(self._gov_list) if g.finance_abroad and g.member and shares[i]
+        ]
+        abroad.sort(key=lambda i: -self._gov_list[i].finance_budget)
+        own = np.array(shares)[book.country_idx]
+        lender = np.where(own > 0, book.country_idx, -1)
+        share = own
+        if abroad:  # members' firms without money of their own draw on the richest lender abroad
+            members = np.array([g.member for g in self._gov_list])[book.country_idx]
+            reach = (own == 0) & members
+            lender = np.where(reach, abroad[0], lender)
+            share = np.where(reach, shares[abroad[0]], share)
+        budget = np.array([g.finance_budget for g in self._gov_list] + [0.0])[lender]
+        loan = (1 - EQUITY_SHARE) * book.expansion * book.capex / 1000.0  # USD m at a share of 1
+        return lender, np.minimum(share, budget / np.maximum(loan, 1e-12))
+
+    def _counted(self, book: ProducerBook | RecyclerBook) -> np.ndarray:
+        """The price (USD/kg) a firm counts on over a new plant's life: what it expects the
+        market to pay, topped up to its government's floor only for the share of the plant's
+        life the floor's budget lasts at its current payout."""
+        floors = [g.floor_support() for g in self._gov_list]
+        if not any(floors):
+            return book.expected_market
+        life = 4.0 * self.finance.asset_life  # quarters
+        cover = np.array(
+            [
+                min(g.floor_quarters_left() / life, 1.0) if f else 0.0
+                for g, f in zip(self._gov_list, floors, strict=True)
+            ]
+        )[book.country_idx]
+        floor = np.array(floors)[book.country_idx]
+        market = book.expected_market
+        return market + np.maximum(floor - market, 0.0) * cover
 
     def _complete_projects(self, quarter: int) -> None:
         for book in (self.producers, self.recyclers):

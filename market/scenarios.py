@@ -314,7 +314,7 @@ def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     node = tree
     for part in parents:
-        node = node[part]
+        node = node.setdefault(part, {})
     node[leaf] = value
 
 

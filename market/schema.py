@@ -187,6 +187,14 @@ FIELDS: dict[str, Field] = {
         "need a licence it does not give)",
         default=False,
     ),
+    "trade.reroute_cost": F(
+        "extra cost of shipping the dominant side's goods into the allied market through a third "
+        "country (relabelling, a second leg, the risk of being caught)",
+        "USD/kg",
+        0,
+        1e4,
+        default=0.0,
+    ),
     # dominant supplier
     "supplier.strategy": Field("choice", "how the dominant supplier plays", choices=STRATEGIES),
     "supplier.capacity": F(
@@ -281,6 +289,14 @@ FIELDS: dict[str, Field] = {
         "told otherwise or its budget is spent",
         default=True,
     ),
+    "supplier.reroute_share": F(
+        "share of its allied-bound goods it ships through third countries, escaping the duty and "
+        "the marketplace's charge for `trade.reroute_cost` (leakage)",
+        "share",
+        0,
+        1,
+        default=0.0,
+    ),
     "supplier.adaptive_trigger": F(
         "allied producers' share of the allied market that starts an adaptive campaign",
         "share",
@@ -321,6 +337,23 @@ FIELDS: dict[str, Field] = {
     "alliance.flag_quarters": I(
         "quarters under allied cash cost before the flag", "quarters", 1, 20
     ),
+    "alliance.marketplace_charge": F(
+        "what supply from outside the allies' high-standard marketplace (the dominant side's) "
+        "pays to sell into the allied market while the allies' levers are in force: "
+        "traceability, audits, a standards levy; at the price cap it is excluded",
+        "USD/kg",
+        0,
+        1e7,
+        default=0.0,
+    ),
+    "alliance.election_risk": F(
+        "chance a member's new government leaves the response at an election, when it carries "
+        "its demand share of the group's spending (more if it carries more, less if less)",
+        "probability",
+        0,
+        1,
+        default=0.0,
+    ),
     # finance
     "finance.interest_rate": F("commercial cost of capital", "share a year", 0, 1),
     "finance.concessional_rate": F("interest on government project finance", "share a year", 0, 1),
@@ -342,6 +375,14 @@ FIELDS: dict[str, Field] = {
     "governments.*.duty": F(
         "anti-dumping duty on the dominant supplier's sales (0.935 = 93.5 %)", "share", 0, 10
     ),
+    "governments.*.duty_term": I(
+        "quarters an anti-dumping order runs before its sunset review (0: the duty holds only "
+        "while the response does); each year of it the rate is reset to the dumping margin found",
+        "quarters",
+        0,
+        400,
+        default=20,
+    ),
     "governments.*.stockpile_days": F("strategic stockpile target", "days of consumption", 0, 730),
     "governments.*.stockpile_initial_days": F("stockpile held at the start", "days", 0, 730),
     "governments.*.stockpile_budget": F("money for stockpile purchases", "USD m", 0, 1e6),
@@ -359,6 +400,21 @@ FIELDS: dict[str, Field] = {
     ),
     "governments.*.financing": F(
         "share of its producers' new capacity financed at the concessional rate", "share", 0, 1
+    ),
+    "governments.*.finance_budget": F(
+        "concessional loans it may make in all (a framework's cap)", "USD m", 0, 1e6, default=1e6
+    ),
+    "governments.*.finance_abroad": Field(
+        "bool",
+        "its concessional loans also reach other members' producers (a framework that crosses "
+        "borders)",
+        default=False,
+    ),
+    "governments.*.next_election": I(
+        "quarter of its next election (0: none in the run)", "quarter", 0, 400, default=0
+    ),
+    "governments.*.election_every": I(
+        "quarters between its elections after that (0: just the one)", "quarters", 0, 400, default=0
     ),
     "governments.*.asset_review": Field(
         "bool", "blocks the dominant supplier from buying a bankrupt producer's assets"
