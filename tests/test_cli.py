@@ -198,3 +198,113 @@ def test_run_refuses_a_variant_the_episode_does_not_have(tmp_path):
     ]
     alone = minerals("run", "--variant", "base")
     assert alone.returncode == 2 and "--variant: goes with --episode PATH" in alone.stderr
+
+
+# --- outside values and the timeline ------------------------------------------------------------
+
+FEED_EPISODE = ROOT / "market" / "scenarios" / "history" / "floor-2025.toml"
+QUOTA_EVENT = (
+    "--set supplier.quota_cut: scenario 'export-restriction' sets it again at quarter 8 "
+    "(dominant supplier imposes an export quota"
+)
+
+
+def _short_timeline(tmp_path: Path) -> Path:
+    path = tmp_path / "short.toml"
+    path.write_text(
+        'name = "short"\npreset = "ndpr"\n[[events]]\nquarter = 6\nlabel = "the game is cut short"'
+        "\nset = { quarters = 8 }\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "export-restriction", "--set", "supplier.quota_cut=0.1"], QUOTA_EVENT),
+        (
+            [
+                "--scenario",
+                "export-restriction",
+                "--set",
+                "supplier.budget=900",
+                "--set",
+                "supplier.strategy=market",
+            ],
+            "--set supplier.strategy: scenario 'export-restriction' sets it again at quarter 8",
+        ),
+        (
+            ["--scenario", "SHORT", "--quarters", "20"],
+            "--set quarters: scenario 'short' sets it again at quarter 6 (the game is cut short)",
+        ),
+        (
+            [
+                "--episode",
+                str(FEED_EPISODE),
+                "--variant",
+                "feed",
+                "--set",
+                "supplier.capacity=90000",
+            ],
+            "--set supplier.capacity: scenario 'floor-2025' sets it again at quarter 2 (MP's "
+            "concentrate no longer reaches Chinese refiners",
+        ),
+    ],
+    ids=["quota-cut", "strategy", "quarters", "episode-variant"],
+)
+def test_a_value_for_a_key_an_event_changes_is_refused_naming_the_event(tmp_path, args, message):
+    """The event would replace the value at its quarter while summary.json listed it as
+    applied: refused with one line, status 2, and no folder, not even the default runs/NAME."""
+    args = [str(_short_timeline(tmp_path)) if a == "SHORT" else a for a in args]
+    result = minerals("run", *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("minerals: error: ")
+    assert message in lines[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_value_no_event_touches_is_applied_and_summary_json_lists_what_was_in_force(tmp_path):
+    from market.play import play
+
+    out = minerals(
+        "run",
+        "--scenario",
+        "export-restriction",
+        "--set",
+        "supplier.budget=900",
+        "--quarters",
+        "12",
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["overrides"] == {"supplier.budget": 900, "quarters": 12}
+    ours = pd.read_csv(tmp_path / "r" / "timeseries.csv")
+    again = play("export-restriction", 1, summary["overrides"])  # the listed values replay it
+    assert ours["price_allied"].tolist() == pytest.approx(again.series("price_allied").tolist())
+    assert any("export quota" in e["text"] for e in summary["events"])  # the timeline still ran
+
+
+def test_an_episode_variant_changing_a_key_its_own_event_changes_still_runs(tmp_path):
+    """floor-2025's `feed` variant sets supplier.capacity from the start and its event lowers it
+    at Q2: both are the episode, not outside values. A --set of another key joins them."""
+    out = minerals(
+        "run",
+        "--episode",
+        str(FEED_EPISODE),
+        "--variant",
+        "feed",
+        "--set",
+        "supplier.budget=900",
+        "--out",
+        str(tmp_path / "feed"),
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "feed" / "summary.json").read_text())
+    assert summary["overrides"] == {
+        "supplier.capacity": 87000.0,
+        "quarters": 8,
+        "supplier.budget": 900,
+    }

@@ -16,7 +16,7 @@ import pytest
 
 from experiments import cli
 from experiments.sweeps.driver import make_batches, run_sweep
-from experiments.sweeps.spec import load_spec, run_seed
+from experiments.sweeps.spec import SpecError, load_spec, run_seed
 from experiments.sweeps.store import read_runs, read_timeseries
 from market import INDICATORS, MineralMarket, summarise
 from tests import faults
@@ -184,6 +184,10 @@ BAD = [
     (GRID.replace("replications = 2", "replicates = 2"), "replicates: unknown key"),
     (GRID.replace("quarters = 10", "quarters = 0"), "quarters: expected a whole number from 1"),
     (GRID.replace('scenario = "coordinated-response"', 'scenario = "nope"'), "unknown scenario"),
+    (
+        GRID.replace("[outputs]", '"supplier.strategy" = "restrict"\n[outputs]'),
+        "parameter supplier.strategy: scenario 'coordinated-response' sets it again at quarter 5",
+    ),
 ]
 
 
@@ -239,6 +243,49 @@ def test_bad_spec_from_the_command_line_process(tmp_path):
         "minerals: error: supplier.budgt: unknown key (did you mean supplier.budget?)\n"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_swept_key_an_event_changes_is_refused_before_any_run(tmp_path, monkeypatch):
+    """export-restriction sets supplier.quota_cut = 0.4 at Q8: each point would be reset to it
+    there. Refused as the spec is read, with one line naming the parameter and the event."""
+    text = """
+scenario = "export-restriction"
+quarters = 12
+[parameters]
+"supplier.quota_cut" = [0.1, 0.2, 0.3]
+"""
+    spec = write(tmp_path, text)
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "minerals: error: parameter supplier.quota_cut: scenario 'export-restriction' sets it "
+        "again at quarter 8 (dominant supplier imposes an export quota"
+    )
+    assert done.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+    def never(*args, **kwargs):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr("experiments.sweeps.driver.run_sweep", never)
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_spec_quarters_is_refused_only_when_an_event_changes_the_run_length(tmp_path):
+    (tmp_path / "short.toml").write_text(
+        'name = "short"\npreset = "ndpr"\n[[events]]\nquarter = 6\nset = { quarters = 8 }\n'
+    )
+    text = 'scenario = "short.toml"\n[parameters]\n"supplier.budget" = [900, 1800]\n'
+    assert load_spec(write(tmp_path, text)).quarters == 40  # the scenario's own length
+    with pytest.raises(SpecError, match=r"^the spec's quarters: scenario 'short' sets it again"):
+        load_spec(write(tmp_path, "quarters = 20\n" + text, "long.toml"))
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override one parameter by its dotted name; repeatable",
+        help="override one parameter by its dotted name; repeatable; refused for a key an "
+        "event of the scenario changes",
     )
     parser.add_argument("--out", type=Path, help="folder for the results (default: runs/SCENARIO)")
 
@@ -45,17 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from experiments.outputs import write_outputs
     from market.play import play
-    from market.scenarios import parse_assignment
+    from market.scenarios import load_scenario, parse_assignment, refuse_event_overrides
 
-    overrides = dict(parse_assignment(text) for text in args.set)
+    given = dict(parse_assignment(text) for text in args.set)
     if args.quarters is not None:
-        overrides["quarters"] = args.quarters
-    scenario, name = args.scenario, None
+        given["quarters"] = args.quarters
+    scenario, changes, name = args.scenario, {}, None
     if args.episode is not None:
         scenario, changes, name = episode_scenario(args.episode, args.variant)
-        overrides = {**changes, **overrides}
     elif args.variant is not None:
         raise ScenarioError("--variant: goes with --episode PATH")
+    overrides = {**changes, **given}
+    # A value given here for a key the timeline changes would hold only until that event fires:
+    # refused before anything runs. An episode variant's own changes are part of the episode.
+    refuse_event_overrides(load_scenario(scenario, overrides), given)
     played = play(scenario, seed=args.seed, overrides=overrides)
     summary = played.summary()
     out = args.out or Path("runs") / (name or summary["scenario"])

@@ -25,7 +25,14 @@ import numpy as np
 
 from experiments.sweeps.designs import DESIGNS, Design
 from market.metrics import INDICATORS, METRICS
-from market.scenarios import Event, Scenario, load_scenario, named_scenarios, presets
+from market.scenarios import (
+    Event,
+    Scenario,
+    load_scenario,
+    named_scenarios,
+    presets,
+    refuse_event_overrides,
+)
 from market.schema import TABLES, ScenarioError, field_for
 
 METHODS = tuple(DESIGNS)  # grid, random, sobol, morris
@@ -273,6 +280,8 @@ def parse_spec(
     quarters = tree.get("quarters", base.params["quarters"])
     base = load_scenario(scenario_ref, {"quarters": quarters})
     quarters = base.params["quarters"]
+    if "quarters" in tree:
+        _refuse_timeline_key(base, "quarters", "the spec's")
     replications = _whole(tree.get("replications", 1), "replications", 1, 100_000)
     seed = _whole(tree.get("seed", 1), "seed", 0, 2**63 - 1)
 
@@ -377,6 +386,7 @@ def _parameter(base: Scenario, key: str, value: Any, method: str) -> Parameter:
     if key == "quarters":
         raise SpecError("parameters.quarters: set the run length at the top of the spec")
     _require_key(base, key)
+    _refuse_timeline_key(base, key, "parameter")
     spec_field = field_for(key)
     assert spec_field is not None
     integer = spec_field.kind == "int"
@@ -424,6 +434,15 @@ def _require_key(base: Scenario, key: str) -> None:
     if not known:
         _check_value(base, key, 0)  # an unknown key fails before its value is looked at
         raise SpecError(f"{key}: unknown key")  # the loader always raises above
+
+
+def _refuse_timeline_key(base: Scenario, key: str, how: str) -> None:
+    """A key an event of the scenario changes is refused: the event would replace the sweep's
+    value at its quarter in every run, so the points would differ only until then."""
+    try:
+        refuse_event_overrides(base, [key], how=how)
+    except ScenarioError as err:
+        raise SpecError(str(err)) from None
 
 
 def _check_value(base: Scenario, key: str, value: Any) -> Any:
