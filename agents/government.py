@@ -402,6 +402,13 @@ class ResponseGroup(mesa.Agent):
         moves += [
             f"{g.country} stockpile {g.stockpile_days:.0f} days" for g in joined if g.stockpile_days
         ]
+        moves += [
+            f"{g.country} lends {g.financing:.0%} of projects" + (" abroad too" * g.finance_abroad)
+            for g in joined
+            if g.financing_in_force()
+        ]
+        if self.marketplace_charge:
+            moves.append(f"marketplace charge {self.marketplace_charge:.0f} USD/kg")
         m.say("response_activates", "alliance", members=[g.country for g in joined], moves=moves)
 
     def _stand_down(self) -> None:

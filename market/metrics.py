@@ -103,6 +103,14 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
     shares = seller_tonnes / total if total > 0 else np.zeros_like(seller_tonnes)
     governments = model.governments.values()
     closed, bankrupt = (a + b for a, b in zip(producers.exits(), recyclers.exits(), strict=True))
+    held = bought = sold = finance = losses = fiscal = 0.0
+    for g in governments:
+        held += g.stockpile
+        bought += g.stock_bought_value
+        sold += g.stock_sold_value
+        finance += g.finance_cost
+        losses += g.loan_losses
+        fiscal += g.fiscal_cost()
     return {
         "price_allied": q["price_allied"],
         "price_world": q["price_world"],
@@ -114,14 +122,14 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "closures": closed,
         "idled_capacity": producers.idled_capacity() + recyclers.idled_capacity(),
         "recycled_supply": float(recyclers.sold.sum()),
-        "stockpile": float(sum([g.stockpile for g in governments])),
+        "stockpile": held,
         "commercial_stocks": model.demand.stocks.weeks_held(
             q["consumption_home"] + q["consumption_allied"] + q["consumption_world"]
         ),
         "shortage": q["shortage_home"] + q["shortage_allied"] + q["shortage_world"],
         "dumping": bool(model.response_group.dumping),
         "response_active": model.response_active(),
-        "fiscal_cost": float(sum([g.fiscal_cost() for g in governments])),
+        "fiscal_cost": fiscal,
         "dominant_profit": model.supplier.profit,
         "dominant_sacrifice": model.supplier.sacrifice,
         "hhi": float((shares**2).sum() * 10_000),
@@ -143,13 +151,11 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "duty_revenue": q["duty_revenue"],
         "floor_paid": q["floor_paid"],
         "floor_received": q["floor_received"],
-        "stockpile_bought_value": float(sum([g.stock_bought_value for g in governments])),
-        "stockpile_sold_value": float(sum([g.stock_sold_value for g in governments])),
-        "finance_cost": float(sum([g.finance_cost for g in governments])),
-        "loan_losses": float(sum([g.loan_losses for g in governments])),
-        "stockpile_value": float(sum([g.stockpile for g in governments]))
-        * model.stock_price()
-        / 1000.0,
+        "stockpile_bought_value": bought,
+        "stockpile_sold_value": sold,
+        "finance_cost": finance,
+        "loan_losses": losses,
+        "stockpile_value": held * model.stock_price() / 1000.0,
         "dominant_budget": model.supplier.budget,
         "export_subsidy": q["export_subsidy"],
         "floor_in_force": max([g.floor_support() for g in governments], default=0.0),
