@@ -229,8 +229,20 @@ class Government(mesa.Agent):
             or m.price_last["allied"] > self.stockpile_release_above
         ):
             size = max(self.stockpile_target(), self.stockpile) / RELEASE_QUARTERS
+            if not m.response_group.joint_stockpile:
+                size = min(size, self.own_shortfall())
             return min(self.stockpile, size), self.stockpile_release_above
         return 0.0, self.stockpile_release_above
+
+    def own_shortfall(self) -> float:
+        """t its own buyers went without last quarter: their share of what allied buyers used
+        under their reference use, and of what they were short. A national stock serves only
+        them; a joint one (`alliance.joint_stockpile`) every member's."""
+        m = self.model
+        reference = m.demand_curve("allied").reference_qty
+        used = m.consumption_allied[-1] if m.consumption_allied else reference
+        short = m.quarter_result.get("shortage_allied", 0.0)
+        return self.demand_share * (max(reference - used, 0.0) + short)
 
     def settle_stockpile(self, bought: float, released: float, price: float) -> None:
         self.stockpile += bought - released
@@ -298,6 +310,7 @@ class ResponseGroup(mesa.Agent):
     flag_quarters: int  # quarters under allied cash cost before the cash-cost flag
     stand_down: int  # quiet quarters after which the response stands down; 0 never
     marketplace_charge: float  # USD/kg on supply from outside the standards into the allied market
+    joint_stockpile: bool  # members' stocks serve every member's buyers, not just their own
     election_risk: float  # chance a member's new government leaves, at its burden share
 
     def __init__(self, model: MineralMarket, params: dict[str, Any]) -> None:

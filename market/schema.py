@@ -346,6 +346,12 @@ FIELDS: dict[str, Field] = {
         1e7,
         default=0.0,
     ),
+    "alliance.joint_stockpile": Field(
+        "bool",
+        "members draw on each other's strategic stock: a release may serve every member's "
+        "buyers (false: each stock serves only its own country's buyers' shortfall)",
+        default=False,
+    ),
     "alliance.election_risk": F(
         "chance a member's new government leaves the response at an election, when it carries "
         "its demand share of the group's spending (more if it carries more, less if less)",

@@ -63,19 +63,34 @@ def test_the_fiscal_ledger_closes_every_quarter(scenario):
     assert moved.abs().to_numpy().sum() > 0  # the scenario moves money: the test can fail
 
 
-def test_a_bigger_stockpile_cuts_an_export_cuts_first_year_peak_and_a_bans_shortage():
-    """A stock released while a disruption is flagged caps the price at its release price while
-    it lasts, and covers buyers a ban would leave short; defence is served first."""
+def test_a_bigger_stockpile_cuts_an_export_cuts_peak_and_a_bans_shortage():
+    """A stock released while a disruption is flagged covers what its buyers go without, for as
+    long as it lasts: a bigger one holds the price down for longer and leaves fewer buyers short
+    in a ban. Defence is served first."""
     peaks, shortages = [], []
     for days in (0.0, 60.0, 180.0):
-        quota = _table("export-restriction", _japan_stock(days))[1]
-        peaks.append(quota["price_allied"].iloc[7:12].max())  # Q8-Q12, the cut's first year
+        peaks.append(_table("export-restriction", _japan_stock(days))[1]["price_allied"].max())
         ban = _table(BAN, _japan_stock(days))[1]
         shortages.append(ban["shortage"].sum())
-        assert ban["shortage_allied"].sum() > 0
-        assert ban["shortage_defence"].sum() == 0  # the defence slice is served first
-    assert peaks[0] > peaks[1] + 20 > peaks[2] + 40
-    assert shortages[0] > shortages[1] > shortages[2]
+        if days == 0.0:
+            assert ban["shortage_allied"].sum() > 0
+            assert ban["shortage_defence"].sum() == 0  # the defence slice is served first
+    assert peaks[0] > peaks[1] + 50 > peaks[2] + 55
+    assert shortages[0] > shortages[1] + 1000 > shortages[2] + 2000
+
+
+def test_a_joint_stockpile_lets_one_members_stock_serve_every_member():
+    """National stocks serve only their own buyers' shortfall; with mutual access Japan's stock
+    covers the other members' buyers too, so the cut's first year peaks lower (and the stock is
+    gone sooner)."""
+
+    def first_year(joint):
+        overrides = {"alliance.joint_stockpile": joint, **_japan_stock(180.0)}
+        return _table("export-restriction", overrides)[1].iloc[7:12]
+
+    national, joint = first_year(False), first_year(True)
+    assert joint["price_allied"].max() < national["price_allied"].max() - 30
+    assert joint["stockpile"].iloc[-1] < national["stockpile"].iloc[-1] - 1000
 
 
 def test_the_response_group_acts_on_an_export_cut_as_well_as_dumping():
