@@ -323,6 +323,47 @@ def test_compare_refuses_a_bad_value_and_keeps_the_game():
     assert game.quarter == 1 and game.ghost is None
 
 
+def test_compare_says_before_a_replay_that_it_will_change_nothing_and_why():
+    """In `dumping` the allies' response is off: a floor or a duty replayed changes nothing,
+    and the game says so first (the reason comes from market.inert), until the response is on."""
+    game = Game("dumping", seed=1)
+    off = "This replay will change nothing: the allies' response is off in this scenario"
+    for key in ("governments.US.floor_price", "governments.*.duty"):
+        (note,) = game.compare_notes(lever(key, COMPARE_LEVERS))
+        assert note.startswith(off) and "(alliance.response = none)" in note
+    assert game.compare_notes(lever("alliance.response", COMPARE_LEVERS)) == []
+    game.step()
+    game.compare(lever("alliance.response", COMPARE_LEVERS), "standing")
+    assert game.compare_notes(lever("governments.*.duty", COMPARE_LEVERS)) == []
+    (note,) = game.compare_notes(lever("governments.US.floor_price", COMPARE_LEVERS))
+    assert "US: no floor budget (floor_budget = 0)" in note  # standing, but nothing to pay with
+
+
+def test_compare_says_when_the_scenario_or_a_replayed_move_sets_the_lever_again():
+    game = Game("dumping", seed=1)
+    strategy = lever("supplier.strategy", COMPARE_LEVERS)
+    (note,) = game.compare_notes(strategy)
+    assert note.startswith("The scenario's event at Q5 sets it again (dominant supplier starts")
+    for _ in range(2):
+        game.step()
+    game.inject("export_ban")  # sets the strategy from Q3
+    assert any("the facilitator's shock at Q3 again" in n for n in game.compare_notes(strategy))
+
+
+def test_compare_reads_what_the_finished_run_showed():
+    """No plant closes in the calm baseline: asset review has nothing to block, which only
+    the finished run can tell."""
+    game = Game("baseline", seed=1)
+    review = lever("governments.*.asset_review", COMPARE_LEVERS)
+    assert game.compare_notes(review) == []
+    play_out(game)
+    (note,) = game.compare_notes(review)
+    assert "no allied plant closes or fails" in note
+    game.compare(review, True)
+    play_out(game)
+    assert game.model.timeseries().equals(play("baseline", seed=1).model.timeseries())
+
+
 def test_the_coalition_is_scored_on_supply_security_against_fiscal_cost():
     game = Game("dumping", seed=1)
     game.set_role("coalition", round_quarters=4)
@@ -692,6 +733,27 @@ def test_compare_on_the_page_replays_with_the_earlier_run_faded(game_page):
     button(rc, "Replay with this change").click()
     assert game.ghost is not None and game.quarter == 0
     assert game.overrides == {"governments.US.floor_price": 110.0}
+
+
+def test_the_compare_panel_warns_before_a_replay_in_dumping_that_changes_nothing(game_page):
+    game, rc = game_page
+
+    def notes() -> list[str]:
+        return [" ".join(map(str, w.children)) for w in rc.find(v.Alert).widgets]
+
+    for label in ("US price floor", "Duty, every member"):
+        select(rc, "Lever").v_model = label
+        (shown,) = notes()
+        assert "will change nothing: the allies' response is off in this scenario" in shown
+        assert "(alliance.response = none)" in shown
+    select(rc, "Lever").v_model = "Supplier's strategy at the start"
+    assert any("event at Q5 sets it again" in n for n in notes())
+    select(rc, "Lever").v_model = "Alliance response"
+    assert notes() == []
+    select(rc, "Lever").v_model = "US price floor"
+    button(rc, "Step").click()
+    button(rc, "Replay with this change").click()  # warned, not barred
+    assert game.ghost is not None and game.quarter == 0
 
 
 def test_two_pages_never_share_a_market():

@@ -20,7 +20,7 @@ from mesa.visualization.solara_viz import UserInputs
 from market import ScenarioError
 from viz.charts import CAPTION, export_png
 from viz.game import ROLES, ROUNDS, Game
-from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, lever
+from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, Lever, lever
 from viz.live import FEED_STYLE, LiveView
 
 # A slider's label (which carries its value) on its own line above the slider.
@@ -383,11 +383,22 @@ def ComparePanel(
             )
         if error.value:
             solara.Error(error.value)
+        CompareNotes(game, version, selected)
         WhenStarted(version, game, "Replay with this change", "mdi-compare", replay)
         solara.Text(
             "Same scenario, seed and moves; the earlier run stays on the charts, faded.",
             style={"font-size": "0.85em"},
         )
+
+
+@solara.component
+def CompareNotes(game: Game, version: solara.Reactive[int], selected: Lever) -> None:
+    """Before a replay: that it will change nothing and why, or that the scenario sets the
+    lever again later (`Game.compare_notes`). Follows the game's phase: a finished run says
+    more than one under way."""
+    version.value  # noqa: B018
+    for note in game.compare_notes(selected):
+        solara.Warning(note, dense=True, classes=["compare-note"])
 
 
 @solara.component

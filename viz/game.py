@@ -29,8 +29,9 @@ from market import (
     presets,
 )
 from market.feed import FeedEntry, entry
+from market.inert import inert, set_again
 from market.metrics import COLUMNS, SERIES
-from market.play import play
+from market.play import Run, play
 from market.recorder import Recorder
 from market.scenarios import Event, describe
 from viz.levers import (
@@ -482,6 +483,52 @@ class Game:
     def start_value(self, key: str) -> Any:
         """A dotted key's value when this run started (before any move or shock)."""
         return self.initial.get(key)
+
+    def compare_notes(self, lever: Lever) -> list[str]:
+        """What to know before replaying with `lever` changed: that the replay will change
+        nothing, and why (`market.inert`); that the scenario's timeline, or a move the replay
+        makes again, sets the lever later, so the value chosen holds only until then."""
+        with self.lock:
+            keys = expand(lever.key, self.countries())
+            moves = [
+                *self.moves,
+                *(m for q, ms in self.script.items() if q > self.quarter for m in ms),
+            ]
+            # The replay as the rules read it: its moves are events like the timeline's.
+            replay = Scenario(
+                self.initial.name,
+                self.initial.params,
+                sorted(
+                    [*self.initial.events, *(Event(m.quarter, m.text, m.changes) for m in moves)],
+                    key=lambda e: e.quarter,
+                ),
+                self.initial.source,
+            )
+            # A finished run is the replay as it is: what it showed counts too.
+            seen = [Run(self.model, self.seed).metrics()] if self.finished else []
+            notes = []
+            reason = inert(replay, lever.key, seen)
+            if reason:
+                notes.append(
+                    f"This replay will change nothing: {reason}. The button still replays it, "
+                    "if you want to see that."
+                )
+            again = set_again(self.initial, lever.key)
+            if again:
+                notes.append(
+                    f"{again[0].upper()}{again[1:]}: the value you choose holds until then."
+                )
+            later = next(
+                (m for m in sorted(moves, key=lambda m: m.quarter) if set(keys) & set(m.changes)),
+                None,
+            )
+            if later is not None:
+                whose = "your move" if later.who == "you" else "the facilitator's shock"
+                notes.append(
+                    f"The replay makes {whose} at Q{later.quarter} again, and it sets this "
+                    "again: the value you choose holds until then."
+                )
+            return notes
 
     # --- what the page shows -----------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """What a player may pull, what a facilitator may inject, and how each reads on the page.
 
 The keys are the model's dotted keys (`market/schema.py`); this module only adds what the game
-needs on top: a label a student understands, a control range that makes sense in play (the
-schema's ranges are the model's limits, far wider), and the unit shown. Controls follow Mesa's
+needs on top: a label a student understands, the unit shown and a slider's step. A slider spans
+the lever's sensible range in the lever catalog (`market/levers.py`; the schema's ranges are the
+model's limits, far wider), the same ends `minerals levers` tries. Controls follow Mesa's
 `UserInputs` format, so the game's parameter controls are SolaraViz's own.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from market import lever_map
+from market.levers import catalog_row
 from market.schema import RESPONSES, STRATEGIES
 
 if TYPE_CHECKING:
@@ -103,86 +105,56 @@ class Lever:
         }
 
 
+def ranged(
+    key: str, label: str, step: float, unit: str = "", scale: float = 1.0, short: str = ""
+) -> Lever:
+    """A slider over the catalog's range for `key`, shown in `unit` (`scale` shown per model
+    value: 100 shows a share as a percentage)."""
+    row = catalog_row(key)
+    kind = row.field.kind
+    low, high = (round(end * scale, 9) for end in (row.low, row.high))
+    return Lever(key, label, kind, low, high, step, unit, scale, short=short)
+
+
 COALITION_LEVERS: tuple[Lever, ...] = (
-    Lever("governments.*.floor_price", "Price floor", "float", 0, 200, 5, "USD/kg"),
-    Lever("governments.*.floor_budget", "Floor budget left", "float", 0, 5000, 50, "USD m"),
-    Lever("governments.*.duty", "Anti-dumping duty", "float", 0, 200, 5, "%", 100.0),
-    Lever("governments.*.stockpile_days", "Stockpile target", "float", 0, 180, 10, "days"),
-    Lever("governments.*.stockpile_budget", "Stockpile budget left", "float", 0, 2000, 50, "USD m"),
-    Lever(
-        "governments.*.stockpile_release_above",
-        "Release stock above",
-        "float",
-        50,
-        400,
-        10,
-        "USD/kg",
-    ),
-    Lever(
-        "governments.*.financing", "Cheap finance for new capacity", "float", 0, 100, 10, "%", 100.0
-    ),
+    ranged("governments.*.floor_price", "Price floor", 5, "USD/kg"),
+    ranged("governments.*.floor_budget", "Floor budget left", 50, "USD m"),
+    ranged("governments.*.duty", "Anti-dumping duty", 5, "%", 100.0),
+    ranged("governments.*.stockpile_days", "Stockpile target", 10, "days"),
+    ranged("governments.*.stockpile_budget", "Stockpile budget left", 50, "USD m"),
+    ranged("governments.*.stockpile_release_above", "Release stock above", 10, "USD/kg"),
+    ranged("governments.*.financing", "Cheap finance for new capacity", 10, "%", 100.0),
     Lever("governments.*.asset_review", "Asset review: block sales of bankrupt plants", "bool"),
 )
 
 SUPPLIER_LEVERS: tuple[Lever, ...] = (
     Lever("supplier.strategy", "Strategy", "choice", choices=STRATEGIES),
-    Lever(
-        "supplier.price_allied",
-        "Price into the allied market (0: strategy)",
-        "float",
-        0,
-        150,
-        1,
-        "USD/kg",
-    ),
-    Lever(
-        "supplier.price_world",
-        "Price into the rest of the world (0: strategy)",
-        "float",
-        0,
-        150,
-        1,
-        "USD/kg",
-    ),
-    Lever(
-        "supplier.quota_cut", "Export quota cut (under restrict)", "float", 0, 100, 5, "%", 100.0
-    ),
+    ranged("supplier.price_allied", "Price into the allied market (0: strategy)", 1, "USD/kg"),
+    ranged("supplier.price_world", "Price into the rest of the world (0: strategy)", 1, "USD/kg"),
+    ranged("supplier.quota_cut", "Export quota cut (under restrict)", 5, "%", 100.0),
 )
 
 # Levers a replay may change (Compare). `governments.*` changes every member at once.
 COMPARE_LEVERS: tuple[Lever, ...] = (
-    Lever("supplier.budget", "Supplier's state budget", "float", 0, 10000, 100, "USD m"),
-    Lever("supplier.dump_depth", "Dumping depth under allied cost", "float", 0, 90, 5, "%", 100.0),
+    ranged("supplier.budget", "Supplier's state budget", 100, "USD m"),
+    ranged("supplier.dump_depth", "Dumping depth under allied cost", 5, "%", 100.0),
     Lever("supplier.strategy", "Supplier's strategy at the start", "choice", choices=STRATEGIES),
     Lever("alliance.response", "Alliance response", "choice", choices=RESPONSES),
-    Lever("alliance.coordination_delay", "Coordination delay", "int", 0, 20, 1, "quarters"),
-    Lever("alliance.cohesion", "Alliance cohesion", "float", 0, 100, 5, "%", 100.0),
-    Lever("governments.US.floor_price", "US price floor", "float", 0, 200, 5, "USD/kg"),
-    Lever("governments.US.floor_budget", "US floor budget", "float", 0, 5000, 100, "USD m"),
-    Lever(
-        "governments.*.duty",
-        "Duty, every member",
-        "float",
-        0,
-        200,
-        5,
-        "%",
-        100.0,
-        short="anti-dumping duty",
-    ),
-    Lever(
+    ranged("alliance.coordination_delay", "Coordination delay", 1, "quarters"),
+    ranged("alliance.cohesion", "Alliance cohesion", 5, "%", 100.0),
+    ranged("governments.US.floor_price", "US price floor", 5, "USD/kg"),
+    ranged("governments.US.floor_budget", "US floor budget", 100, "USD m"),
+    ranged("governments.*.duty", "Duty, every member", 5, "%", 100.0, short="anti-dumping duty"),
+    ranged(
         "governments.*.financing",
         "Cheap finance, every member",
-        "float",
-        0,
-        100,
         10,
         "%",
         100.0,
         short="cheap finance for new capacity",
     ),
     Lever("governments.*.asset_review", "Asset review, every member", "bool", short="asset review"),
-    Lever("governments.JP.stockpile_days", "Japan's stockpile target", "float", 0, 180, 10, "days"),
+    ranged("governments.JP.stockpile_days", "Japan's stockpile target", 10, "days"),
 )
 
 ROLE_LEVERS: dict[str, tuple[Lever, ...]] = {

@@ -17,7 +17,17 @@ from typing import NoReturn
 from market.schema import ScenarioError
 
 # In the order `minerals --help` lists them: command -> its module in this package.
-COMMANDS = ("scenarios", "keys", "run", "sweep", "analyze", "validate", "calibrate", "ui")
+COMMANDS = (
+    "scenarios",
+    "keys",
+    "run",
+    "sweep",
+    "analyze",
+    "levers",
+    "validate",
+    "calibrate",
+    "ui",
+)
 
 
 class Parser(argparse.ArgumentParser):
