@@ -37,13 +37,20 @@ GOVERNMENT_LEVERS = frozenset(
         "stockpile_budget",
         "stockpile_release_above",
         "financing",
+        "finance_budget",
+        "finance_abroad",
+        "duty_term",
+        "next_election",
+        "election_every",
         "asset_review",
     }
 )
 # A budget also sets how hard spending presses a member to defect (`Government.fiscal_pressure`)
 # under a coordinated response with cohesion under 1, so there it is never inert for want of use.
 BUDGETS = frozenset({"floor_budget", "stockpile_budget"})
-RESPONSE_SETTINGS = frozenset({"coordination_delay", "cohesion", "stand_down"})
+RESPONSE_SETTINGS = frozenset({"coordination_delay", "cohesion", "stand_down", "election_risk"})
+# What only a coordinated response reads: an order's term, elections.
+COORDINATED_ONLY = frozenset({"duty_term", "next_election", "election_every"})
 NO_WAR = frozenset({"market", "restrict"})  # strategies under which the supplier never dumps
 
 
@@ -58,6 +65,12 @@ def inert(spec: Scenario, key: str, seen: Seen = ()) -> str | None:
         return _government(spec, parts[1], parts[2], seen)
     if parts[0] == "alliance" and parts[-1] in RESPONSE_SETTINGS:
         return _response_setting(spec, seen)
+    if key in ("alliance.marketplace_charge", "alliance.joint_stockpile") and _response_off(spec):
+        return "the allies' response is off in this scenario (alliance.response = none)"
+    if key == "alliance.joint_stockpile" and not any(
+        _stock_possible(spec, c) for c in spec.params["governments"]
+    ):
+        return "no government ever holds a stockpile to share"
     if parts[0] == "supplier":
         return _supplier(spec, parts[-1], seen)
     return None
@@ -134,6 +147,13 @@ def _no_stock_at_start(spec: Scenario, c: str) -> bool:
     return not spec.get(f"governments.{c}.stockpile_initial_days")
 
 
+def _stock_possible(spec: Scenario, c: str) -> bool:
+    """Whether the country holds a stock at the start or has a target and money to buy one."""
+    return not _no_stock_at_start(spec, c) or not (
+        _zero("stockpile_days")(spec, c, ()) or _zero("stockpile_budget")(spec, c, ())
+    )
+
+
 def _never_above_floor(spec: Scenario, c: str, seen: Seen) -> bool:
     """No price in any region (so no firm's netback) ever rose above the country's floor."""
     floor = min(values(spec, f"governments.{c}.floor_price"))
@@ -201,6 +221,23 @@ GOVERNMENT_RULES: tuple[Rule, ...] = (
         "never holds a stockpile to release (none at the start, and no target or no money to "
         "buy one)",
     ),
+    Rule(
+        frozenset({"finance_budget", "finance_abroad"}),
+        _zero("financing"),
+        "lends nothing (financing = 0)",
+    ),
+    Rule(
+        COORDINATED_ONLY,
+        lambda spec, c, seen: not _coordinated(spec),
+        "only a coordinated response imposes orders and holds elections that can end it "
+        "(alliance.response is not coordinated)",
+    ),
+    Rule(frozenset({"duty_term"}), _zero("duty"), "levies no duty (duty = 0)"),
+    Rule(
+        frozenset({"next_election", "election_every"}),
+        lambda spec, c, seen: _always(spec, "alliance.election_risk", lambda v: not v),
+        "no new government ever leaves (alliance.election_risk = 0)",
+    ),
 )
 
 
@@ -244,8 +281,11 @@ def _response_setting(spec: Scenario, seen: Seen) -> str | None:
             "the response group's settings act only under a coordinated response "
             f"(alliance.response = {shown})"
         )
-    if _every_run(seen, lambda m: not m["dumping_quarters"]):
-        return "dumping is never flagged in this scenario's runs, so the response group never forms"
+    if _every_run(seen, lambda m: not m["dumping_quarters"] and not m["disruption_quarters"]):
+        return (
+            "neither dumping nor a disruption is ever flagged in this scenario's runs, so the "
+            "response group never forms"
+        )
     return None
 
 

@@ -51,12 +51,21 @@ CATALOG: tuple[LeverRange, ...] = (
     LeverRange("governments.*.stockpile_budget", 0.0, 2000.0, "stockpile budget"),
     LeverRange("governments.*.stockpile_release_above", 50.0, 400.0, "stockpile release price"),
     LeverRange("governments.*.financing", 0.0, 1.0, "cheap finance for new capacity"),
+    LeverRange("governments.*.finance_budget", 0.0, 2000.0, "cap on concessional loans"),
+    LeverRange("governments.*.finance_abroad", False, True, "finance reaches other members"),
+    LeverRange("governments.*.duty_term", 0, 40, "anti-dumping order's term"),
+    LeverRange("governments.*.next_election", 0, 12, "next election (0: none)"),
     LeverRange("governments.*.asset_review", False, True, "asset-sale review"),
     # the rapid-response group
     LeverRange("alliance.response", "none", "standing", "alliance response"),
     LeverRange("alliance.coordination_delay", 0, 20, "coordination delay"),
     LeverRange("alliance.cohesion", 0.0, 1.0, "alliance cohesion"),
     LeverRange("alliance.stand_down", 1, 12, "quiet quarters before standing down"),
+    LeverRange("alliance.election_risk", 0.0, 1.0, "chance an election ends a member's part"),
+    LeverRange("alliance.joint_stockpile", False, True, "joint stockpile (mutual access)"),
+    LeverRange(
+        "alliance.marketplace_charge", 0.0, 50.0, "marketplace charge on uncertified supply"
+    ),
     # the dominant supplier's instruments
     LeverRange("supplier.strategy", "market", "dump", "supplier's strategy at the start"),
     LeverRange("supplier.budget", 0.0, 10000.0, "supplier's state budget"),
@@ -65,6 +74,7 @@ CATALOG: tuple[LeverRange, ...] = (
     LeverRange("supplier.production_quota", 0.0, 100000.0, "production quota (0: none)"),
     LeverRange("supplier.price_allied", 0.0, 150.0, "named allied price (0: strategy)"),
     LeverRange("supplier.price_world", 0.0, 150.0, "named rest-of-world price (0: strategy)"),
+    LeverRange("supplier.reroute_share", 0.0, 0.8, "share rerouted through third countries"),
 )
 
 

@@ -32,6 +32,7 @@ INDICATORS: dict[str, str] = {
     "commercial_stocks": "consumers' and traders' working stocks, weeks of all regions' use",
     "shortage": "consumer demand unmet at the price cap this quarter, t",
     "dumping": "the rapid-response group flags dumping this quarter",
+    "disruption": "the rapid-response group flags an export restriction or a shortage this quarter",
     "response_active": "the rapid-response group's coordinated counter-moves are in force",
     "fiscal_cost": "allied governments' net spending so far, USD m: floor payments, stockpile "
     "purchases, the cost of concessional loans and their losses, less floor upside, stockpile "
@@ -128,6 +129,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         ),
         "shortage": q["shortage_home"] + q["shortage_allied"] + q["shortage_world"],
         "dumping": bool(model.response_group.dumping),
+        "disruption": bool(model.response_group.restriction),
         "response_active": model.response_active(),
         "fiscal_cost": fiscal,
         "dominant_profit": model.supplier.profit,
@@ -173,7 +175,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
 
 
 STATS = ("final", "mean", "min", "max")
-FLAGS = ("dumping", "response_active", "campaign_running")
+FLAGS = ("dumping", "disruption", "response_active", "campaign_running")
 TOTALS = ("shortage", "recycled_supply", "dominant_profit")
 
 # Every run-level metric `summarise` reports, in its order: the names sweeps and analysis use.

@@ -137,7 +137,7 @@ def test_what_the_runs_show_counts_only_when_every_run_shows_it():
     assert inert(spec, "governments.*.duty", calm) == (
         "the response group never comes into force in this scenario's runs"
     )
-    assert "dumping is never flagged" in inert(spec, "alliance.coordination_delay", calm)
+    assert "neither dumping nor a disruption" in inert(spec, "alliance.coordination_delay", calm)
     assert "no allied plant closes or fails" in inert(spec, "governments.*.asset_review", calm)
     attacked = load_scenario("asset-grab")
     assert inert(attacked, "governments.*.asset_review", [play(attacked, 1).metrics()]) is None
