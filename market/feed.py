@@ -136,7 +136,7 @@ KINDS: dict[str, tuple[int, str, Callable[[str, Mapping[str, Any]], str]]] = {
         1,
         "the response group flags an export restriction or a shortage",
         lambda who, d: (
-            "allied buyers go short: supply disruption flagged"
+            "buyers go short at the price cap: supply disruption flagged"
             if d["shortage"] > 0
             else "dominant supplier restricts exports: supply disruption flagged"
         ),
