@@ -99,6 +99,9 @@ class FirmBook:
         self.floor_received = np.zeros(n)  # USD m this quarter, net of upside paid back
         self.profit = np.zeros(n)
         self.capital_committed = np.zeros(n)  # USD m of projects started this quarter
+        self.closures = 0  # firms closed so far (a plant an allied buyer took over counts too)
+        self.bankruptcies = 0  # firms gone bankrupt so far
+        self.takeovers = np.zeros(n, int)  # times an allied buyer has taken the plant over
         self._kept: dict[str, np.ndarray] = {}  # `band`, `least_ask`: kept till inputs change
 
     def __len__(self) -> int:
@@ -134,10 +137,11 @@ class FirmBook:
         return self.state == CLOSED
 
     def exits(self) -> tuple[int, int]:
-        """How many firms have closed their plants, and how many have gone bankrupt."""
-        if self.state.max(initial=RUNNING) < CLOSED:  # all still in business
-            return 0, 0
-        return int(np.count_nonzero(self.state == CLOSED)), int(np.count_nonzero(self.bankrupt))
+        """How many firms have closed their plants, and how many have gone bankrupt, so far.
+
+        Counted as they happen, not read from the states now: a plant an allied buyer took
+        over (`take_over`) is back in business, and its old owner's failure still counts."""
+        return self.closures, self.bankruptcies
 
     def idled_capacity(self) -> float:
         """t/yr of plants in business but not producing (idle or restarting)."""
@@ -217,6 +221,7 @@ class FirmBook:
             )
             self._enter(close, CLOSED, quarter)
             self.bankrupt_quarter = np.where(close, quarter, self.bankrupt_quarter)
+            self.closures += int(np.count_nonzero(close))
         self.alive = self.state < CLOSED
         return {
             "idle": _rows(idle),
@@ -378,6 +383,7 @@ class FirmBook:
         self.state_since[failed] = quarter
         self.alive[failed] = False
         self.bankrupt_quarter[failed] = quarter
+        self.bankruptcies += len(failed)
         return helped, put[helped], failed
 
     def complete_projects(self, quarter: int) -> Rows:
@@ -446,6 +452,28 @@ class FirmBook:
         self.ready_quarter[rows] = -1
         return capacity
 
+    def take_over(self, row: int, capacity: float, quarter: int) -> float:
+        """An allied buyer takes over a plant whose sale to the dominant side review blocked:
+        the same row, a new owner. The old owner's debts went with it (`dispose`), so the plant
+        starts again free of debt, on care and maintenance, and the buyer puts in working
+        capital: the restart and the plant's costs until it sells again (the restart lag and a
+        quarter), what `decide` asks before a restart, and care and maintenance for as long as
+        any owner waits for a recovery (IDLE_BEFORE_CLOSING quarters). `decide` restarts the
+        plant when the price it expects beats its cash cost plus its band, and closes it again
+        if that does not happen in time. Returns the working capital (USD m)."""
+        self.capacity[row] = capacity
+        self._kept.clear()
+        self.debt[row] = self.interest[row] = self.building_debt[row] = self.soft_debt[row] = 0.0
+        self.state[row], self.state_since[row], self.alive[row] = IDLE, quarter, True
+        self.bankrupt_quarter[row] = self.restart_quarter[row] = -1
+        restart = self.restart_cost[row] * self.capex[row] * capacity / 1000.0
+        until_selling = (self.restart_lag[row] + 1.0) * self.fixed_cost[row] / 4.0
+        waiting = IDLE_BEFORE_CLOSING * self.idle_cost[row] * self.fixed_cost[row] / 4.0
+        self.cash[row] = restart + until_selling + waiting
+        self.backer_cash[row] = 0.0  # the old owner's backer left with it
+        self.takeovers[row] += 1
+        return float(self.cash[row])
+
 
 class Column:
     """An agent attribute that lives in its kind's FirmBook."""
@@ -486,6 +514,6 @@ class Firm(mesa.Agent):
 
     def __repr__(self) -> str:
         state = STATES[self.book.state[self.row]]
-        if not self.alive:
+        if self.book.state[self.row] in (CLOSED, BANKRUPT):
             state += f" in Q{self.bankrupt_quarter}"
         return f"<{type(self).__name__} {self.name} ({self.country}), {state}>"

@@ -45,24 +45,23 @@ def _dumping_flagged(who: str, d: Mapping[str, Any]) -> str:
 
 
 def _bankruptcy(who: str, d: Mapping[str, Any]) -> str:
-    head = f"{who} ({d['firm_kind']}) bankrupt"
+    return f"{who} ({d['firm_kind']}) bankrupt" + _sale(d)
+
+
+def _sale(d: Mapping[str, Any]) -> str:
+    """Where a failed firm's plant goes, as the end of its bankruptcy or closure entry."""
     if d["sale"] == "blocked":
         return (
-            f"{head}; asset sale blocked by {d['reviewer']} review, "
-            f"{d['capacity']:,.0f} t/yr mothballed"
+            f"; sale to the dominant supplier blocked by {d['reviewer']} review: an allied "
+            f"buyer takes over its {d['capacity']:,.0f} t/yr, on care and maintenance"
         )
     if d["sale"] == "dominant":
-        return f"{head}; the dominant supplier buys its {d['capacity']:,.0f} t/yr"
-    return head
+        return f"; the dominant supplier buys its {d['capacity']:,.0f} t/yr"
+    return ""
 
 
 def _closure(who: str, d: Mapping[str, Any]) -> str:
-    head = f"{who} ({d['firm_kind']}) closes: {d['why']}"
-    if d["sale"] == "blocked":
-        return f"{head}; sale of its {d['capacity']:,.0f} t/yr blocked by {d['reviewer']} review"
-    if d["sale"] == "dominant":
-        return f"{head}; the dominant supplier buys its {d['capacity']:,.0f} t/yr"
-    return head
+    return f"{who} ({d['firm_kind']}) closes: {d['why']}" + _sale(d)
 
 
 def _response_activates(who: str, d: Mapping[str, Any]) -> str:

@@ -24,8 +24,10 @@ INDICATORS: dict[str, str] = {
     "dominant_share": "dominant supplier's share of all tonnes sold, all three regions",
     "allied_capacity": "capacity of allied producers still in business, t/yr",
     "allied_producers_active": "allied producers still in business",
-    "bankruptcies": "allied producers and recyclers bankrupt so far",
-    "closures": "allied producers and recyclers that closed their plants for good so far",
+    "bankruptcies": "allied producers and recyclers gone bankrupt so far (each failure counts, "
+    "also of an owner that took over a plant another had lost)",
+    "closures": "allied producers and recyclers that closed and sold their plants so far (each "
+    "closure counts, also of an owner that took over a plant another had lost)",
     "idled_capacity": "allied capacity in business but not producing (idle or restarting), t/yr",
     "recycled_supply": "tonnes recycled and sold this quarter",
     "stockpile": "tonnes held in allied strategic stockpiles",

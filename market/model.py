@@ -513,7 +513,9 @@ class MineralMarket(mesa.Model):
         self, book: ProducerBook | RecyclerBook, row: int, kind: str, closure: str = ""
     ) -> None:
         """A bankrupt or closing firm's plant goes to the dominant supplier unless review
-        blocks the sale. `closure` says why a firm closed; empty for a bankruptcy."""
+        blocks the sale; then an allied buyer takes it over, on care and maintenance, to
+        restart it when the price allows (`FirmBook.take_over`). `closure` says why a firm
+        closed; empty for a bankruptcy."""
         gov = self._gov_list[book.country_idx[row]]
         lender, soft = int(book.lender[row]), float(book.soft_debt[row])
         if lender >= 0 and soft > 0:  # the concessional loan is lost as far as its cash falls short
@@ -521,11 +523,14 @@ class MineralMarket(mesa.Model):
             recovered = min(cash / debt, 1.0) if debt > 0 else 1.0
             self._gov_list[lender].lose_loan(soft * (1.0 - recovered))
         capacity = book.dispose(np.array([row]))
-        self.supplier.rival_gone(capacity)
         sale = "none" if capacity <= 0 else "blocked" if gov.blocks_asset_sale() else "dominant"
+        data = {"firm_kind": kind, "capacity": capacity, "sale": sale, "reviewer": gov.country}
+        if sale == "blocked":  # the plant stays in allied hands
+            data["working_capital"] = book.take_over(row, capacity, self.steps)
+        else:
+            self.supplier.rival_gone(capacity)
         if sale == "dominant":
             self.supplier.acquire(capacity)
-        data = {"firm_kind": kind, "capacity": capacity, "sale": sale, "reviewer": gov.country}
         if closure:
             self.say("closure", book.ids[row], why=closure, **data)
         else:
