@@ -102,6 +102,7 @@ class FirmBook:
         self.closures = 0  # firms closed so far (a plant an allied buyer took over counts too)
         self.bankruptcies = 0  # firms gone bankrupt so far
         self.takeovers = np.zeros(n, int)  # times an allied buyer has taken the plant over
+        self._experience: dict[str, Any] | None = None  # learning's record, from its first use
         self._kept: dict[str, np.ndarray] = {}  # `band`, `least_ask`: kept till inputs change
 
     def __len__(self) -> int:
@@ -473,6 +474,38 @@ class FirmBook:
         self.backer_cash[row] = 0.0  # the old owner's backer left with it
         self.takeovers[row] += 1
         return float(self.cash[row])
+
+    def learn(self, rate: float, start_years: float, transfer: float, sharing: np.ndarray) -> None:
+        """Wright's law: each firm's cash cost falls by `rate` with every doubling of the
+        experience E (t of output) it draws on, `c *= (E_now / E_before) ** -b` with
+        `b = -log2(1 - rate)`, so a cost set anew (an event, a shock) learns on from there.
+
+        Every firm's cost today rests on what the allied industry has learned so far: a start
+        stock S of `start_years` years of the book's capacity when learning began. What is
+        learned after that stays in the country whose firms made the output, unless it is
+        shared: a firm draws on S plus its own country's output since, and, in a country that
+        shares (`sharing`, by government), `transfer` (a share) of the other sharing countries'
+        output since. With every country sharing all of it the allied industry moves down one
+        curve on its cumulative output; with none each country moves down it on its own."""
+        n = len(self.countries)
+        record = self._experience
+        if record is None:  # learning starts: the industry's stock of experience
+            stock = start_years * float(self.capacity[self.alive].sum())
+            if stock <= 0:
+                stock = start_years * float(self.expansion.sum())
+            start = np.full(len(self), stock)
+            record = self._experience = {"start": start, "made": np.zeros(n), "counted": start}
+        made = record["made"] = record["made"] + np.bincount(self.country_idx, self.sold, n)
+        counted = record["start"] + made[self.country_idx]
+        if transfer > 0:
+            shared = np.where(sharing, made, 0.0)
+            others = shared.sum() - shared[self.country_idx]
+            counted = counted + np.where(sharing[self.country_idx], transfer * others, 0.0)
+        before = record["counted"]
+        grown = np.where(before > 0, counted / np.maximum(before, 1e-300), 1.0)
+        self.cash_cost = self.cash_cost * grown ** np.log2(1.0 - rate)
+        record["counted"] = counted
+        self._kept.clear()  # the least ask follows the cash cost
 
 
 class Column:

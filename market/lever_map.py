@@ -39,6 +39,7 @@ HOLDERS = {
     "governments": "government",
     "producers": "producers",
     "recyclers": "recyclers",
+    "learning": "learning",
 }
 
 # Keys that describe a scenario, not its market: no attribute behind them.

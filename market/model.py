@@ -40,6 +40,14 @@ class Finance:
 
 
 @dataclass
+class Learning:
+    """How allied costs learn, from the scenario's `learning` table."""
+
+    rate: float  # share the cash cost falls by with each doubling of experience; 0 none
+    start_years: float  # experience at the start, in years of each country's capacity
+
+
+@dataclass
 class TradeCosts:
     """What moving goods between regions costs, from the scenario's `trade` table."""
 
@@ -94,6 +102,7 @@ class MineralMarket(mesa.Model):
         self.quarters: int = p["quarters"]
         self.finance = Finance(**p["finance"])
         self.trade = TradeCosts(**p["trade"])
+        self.learning = Learning(**p["learning"])
         self.demand = Demand(p["demand"])
         reference = self.demand.reference_price
 
@@ -268,8 +277,9 @@ class MineralMarket(mesa.Model):
         # 5. Settlement.
         self._settle(quarter, trade, duty, wedge, len(plant_qty), market_play)
 
-        # 6. Investment.
+        # 6. Investment, then learning.
         self._invest(quarter)
+        self._learn(quarter)
 
         # 7. Collect.
         self.recorder.collect()
@@ -610,6 +620,16 @@ class MineralMarket(mesa.Model):
         for book in (self.producers, self.recyclers):
             for row in book.complete_projects(quarter):
                 self.say("capacity_online", book.ids[row], capacity=book.capacity[row])
+
+    def _learn(self, quarter: int) -> None:
+        """Allied producers' costs fall with experience (`learning.rate`), shared among the
+        members under technology transfer, a lever of the alliance's frameworks: with
+        `alliance.response = "none"` nobody shares."""
+        if self.learning.rate > 0:
+            levers = self.response_group.response != "none"
+            transfer = self.response_group.tech_transfer if levers else 0.0
+            sharing = np.array([g.member for g in self._gov_list], bool)
+            self.producers.learn(self.learning.rate, self.learning.start_years, transfer, sharing)
 
     # --- timeline and levers -----------------------------------------------------------------
 

@@ -435,6 +435,31 @@ FIELDS: dict[str, Field] = {
     "recyclers.*.scrap_lag": I(
         "product lifetime: scrap is consumption this long ago", "quarters", 0, 200
     ),
+    # learning and technology transfer
+    "learning.rate": F(
+        "share by which an allied producer's cash cost falls with each doubling of the "
+        "experience (cumulative output) it draws on (Wright's law); 0: costs do not learn",
+        "share",
+        0,
+        0.5,
+        default=0.0,
+    ),
+    "learning.start_years": F(
+        "experience every producer's cost rests on at the start: this many years of the allied "
+        "producers' capacity, counted as output already made",
+        "years",
+        0.25,
+        100,
+        default=10.0,
+    ),
+    "alliance.tech_transfer": F(
+        "technology transfer: share of what the other members' firms make that a member's "
+        "firms count as their own experience (0: each learns from its own country's output)",
+        "share",
+        0,
+        1,
+        default=0.0,
+    ),
 }
 
 # Keys a scenario may leave out.
