@@ -27,8 +27,9 @@ IDLE_BEFORE_CLOSING = 8  # quarters on care and maintenance without recovery bef
 
 # A firm's state. In business: running, idle (care and maintenance), restarting. Out: closed
 # (its own decision; the plant is sold) or bankrupt (cash and its backer's money are gone).
-RUNNING, IDLE, RESTARTING, CLOSED, BANKRUPT = range(5)
-STATES = ("running", "idle", "restarting", "closed", "bankrupt")
+# Not yet in business: an undiscovered deposit, which mapping may find (`ProducerBook.explore`).
+RUNNING, IDLE, RESTARTING, CLOSED, BANKRUPT, UNDISCOVERED = range(6)
+STATES = ("running", "idle", "restarting", "closed", "bankrupt", "undiscovered")
 IDLING = np.isin(np.arange(len(STATES)), (IDLE, RESTARTING))  # by state: in business, not producing
 
 

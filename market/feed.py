@@ -204,6 +204,23 @@ KINDS: dict[str, tuple[int, str, Callable[[str, Mapping[str, Any]], str]]] = {
     "scenario": (1, "a scheduled event of the scenario's timeline", _given),
     "role": (2, "which side the player plays", _given),
     "compare": (2, "what a Compare replay changed", _given),
+    "discovery": (
+        1,
+        "mapping finds an undiscovered allied deposit",
+        lambda who, d: (
+            f"mapping in {d['country']} finds a deposit, {who}: up to "
+            f"{d['expansion']:,.0f} t/yr once built, {d['lead_time']:.0f} quarters after it "
+            "invests"
+        ),
+    ),
+    "project_failed": (
+        1,
+        "an allied project fails to deliver when due (a seabed project)",
+        lambda who, d: (
+            f"{who}'s project fails to deliver: {d['capacity']:,.0f} t/yr will not come on "
+            f"stream, {d['capital']:,.0f} USD m of capital written off"
+        ),
+    ),
     "capacity_online": (
         3,
         "an allied firm's new capacity comes on stream",

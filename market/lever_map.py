@@ -45,8 +45,9 @@ HOLDERS = {
 # Keys that describe a scenario, not its market: no attribute behind them.
 DESCRIPTIVE = ("name", "description", "preset", "mineral", "calibration.")
 
-# Keys that only shape the start: the stock a government holds at quarter 0.
-START_ONLY = frozenset({"governments.*.stockpile_initial_days"})
+# Keys that only shape the start: the stock a government holds at quarter 0, and whether a
+# deposit is known (mapping finds it during a run).
+START_ONLY = frozenset({"governments.*.stockpile_initial_days", "producers.*.found"})
 
 LEVER_MAP: dict[str, Target] = {
     pattern: Target(

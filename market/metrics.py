@@ -37,8 +37,9 @@ INDICATORS: dict[str, str] = {
     "disruption": "the rapid-response group flags an export restriction or a shortage this quarter",
     "response_active": "the rapid-response group's coordinated counter-moves are in force",
     "fiscal_cost": "allied governments' net spending so far, USD m: floor payments, stockpile "
-    "purchases, the cost of concessional loans and their losses, less floor upside, stockpile "
-    "sales and duty collected (the value of the stock still held is stockpile_value)",
+    "purchases, the cost of concessional loans and their losses, geological mapping, less floor "
+    "upside, stockpile sales and duty collected (the value of the stock still held is "
+    "stockpile_value)",
     "dominant_profit": "dominant supplier's operating profit this quarter, USD m",
     "dominant_sacrifice": "profit the dominant supplier has given up against market play with the "
     "same rivals, USD m, so far",
@@ -70,6 +71,7 @@ LEDGER: dict[str, str] = {
     "finance_cost": "interest governments forgo this quarter on their concessional loans "
     "against the commercial rate, USD m",
     "loan_losses": "concessional loans lost this quarter to failed borrowers, USD m",
+    "mapping_spent": "spent by governments on geological mapping this quarter, USD m",
     "stockpile_value": "allied strategic stockpiles at this quarter's allied price, USD m",
     "floor_received": "received by allied firms under price floors this quarter, USD m",
     "dominant_budget": "dominant supplier's state budget left, USD m",
@@ -159,6 +161,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "stockpile_sold_value": sold,
         "finance_cost": finance,
         "loan_losses": losses,
+        "mapping_spent": q.get("mapping_spent", 0.0),
         "stockpile_value": held * model.stock_price() / 1000.0,
         "dominant_budget": model.supplier.budget,
         "export_subsidy": q["export_subsidy"],

@@ -277,9 +277,9 @@ class MineralMarket(mesa.Model):
         # 5. Settlement.
         self._settle(quarter, trade, duty, wedge, len(plant_qty), market_play)
 
-        # 6. Investment, then learning.
+        # 6. Investment, then exploration and learning.
         self._invest(quarter)
-        self._learn(quarter)
+        self._learn_and_explore(quarter)
 
         # 7. Collect.
         self.recorder.collect()
@@ -617,19 +617,40 @@ class MineralMarket(mesa.Model):
         return market + np.maximum(floor - market, 0.0) * cover
 
     def _complete_projects(self, quarter: int) -> None:
+        book = self.producers
+        failed, lost = book.deliver(quarter, self.rng)
+        for row, capacity in zip(failed, lost, strict=True):
+            capital = capacity * book.capex[row] / 1000.0
+            self.say("project_failed", book.ids[row], capacity=capacity, capital=capital)
         for book in (self.producers, self.recyclers):
             for row in book.complete_projects(quarter):
                 self.say("capacity_online", book.ids[row], capacity=book.capacity[row])
 
-    def _learn(self, quarter: int) -> None:
+    def _learn_and_explore(self, quarter: int) -> None:
         """Allied producers' costs fall with experience (`learning.rate`), shared among the
-        members under technology transfer, a lever of the alliance's frameworks: with
-        `alliance.response = "none"` nobody shares."""
+        members under technology transfer; governments' mapping finds deposits. Transfer and
+        mapping are levers of the alliance's frameworks: with `alliance.response = "none"`
+        nobody shares or maps."""
+        levers = self.response_group.response != "none"
         if self.learning.rate > 0:
-            levers = self.response_group.response != "none"
             transfer = self.response_group.tech_transfer if levers else 0.0
             sharing = np.array([g.member for g in self._gov_list], bool)
             self.producers.learn(self.learning.rate, self.learning.start_years, transfer, sharing)
+        mapping = [g.mapping for g in self._gov_list] if levers else ()
+        if not any(mapping):
+            return
+        for gov, spend in zip(self._gov_list, mapping, strict=True):
+            gov.spent += spend / 4.0  # a fiscal cost, found or not
+        self.quarter_result["mapping_spent"] = _sum(mapping) / 4.0
+        book = self.producers
+        for row in book.explore(quarter, np.array(mapping), self.rng):
+            self.say(
+                "discovery",
+                book.ids[row],
+                country=book.country[row],
+                expansion=book.expansion[row],
+                lead_time=book.lead_time[row],
+            )
 
     # --- timeline and levers -----------------------------------------------------------------
 

@@ -295,6 +295,16 @@ def _check_links(tree: dict[str, Any], path: str, value: Any) -> None:
     if path.endswith(".country") and value not in (tree.get("governments") or {}):
         allowed = ", ".join(tree.get("governments") or {}) or "none defined"
         raise ScenarioError(f"{path}: {value!r} has no government table; allowed: {allowed}")
+    parts = path.split(".")
+    if parts[0] == "producers" and parts[-1] in ("found", "capacity"):
+        entry = (tree.get("producers") or {}).get(parts[1], {})
+        found = value if parts[-1] == "found" else entry.get("found", True)
+        capacity = value if parts[-1] == "capacity" else entry.get("capacity", 0)
+        if found is False and isinstance(capacity, int | float) and capacity > 0:
+            raise ScenarioError(
+                f"{path}: an undiscovered deposit (found = false) has no capacity yet; "
+                "set its capacity to 0 and its expansion to what it can build"
+            )
     if path.endswith("stockpile_buy_below"):
         cap = tree.get("demand", {}).get("price_cap")
         if cap is not None and value >= cap:
@@ -311,6 +321,8 @@ def _check_links(tree: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted key, adding its table if the tree has none (a section whose every key has a
+    default may be left out of a scenario)."""
     *parents, leaf = path.split(".")
     node = tree
     for part in parents:

@@ -435,7 +435,7 @@ FIELDS: dict[str, Field] = {
     "recyclers.*.scrap_lag": I(
         "product lifetime: scrap is consumption this long ago", "quarters", 0, 200
     ),
-    # learning and technology transfer
+    # learning and technology transfer, geological mapping, uncertain (seabed) projects
     "learning.rate": F(
         "share by which an allied producer's cash cost falls with each doubling of the "
         "experience (cumulative output) it draws on (Wright's law); 0: costs do not learn",
@@ -459,6 +459,34 @@ FIELDS: dict[str, Field] = {
         0,
         1,
         default=0.0,
+    ),
+    "governments.*.mapping": F(
+        "spending on geological mapping, which finds its country's undiscovered deposits",
+        "USD m/yr",
+        0,
+        1e4,
+        default=0.0,
+    ),
+    "producers.*.found": Field(
+        "bool",
+        "the deposit is known (false: an undiscovered deposit, with no capacity, that its "
+        "government's mapping may find; then it invests like any firm)",
+        default=True,
+    ),
+    "producers.*.discovery_cost": F(
+        "mapping its government must spend, on average, to find it (if undiscovered)",
+        "USD m",
+        1,
+        1e5,
+        default=238.0,
+    ),
+    "producers.*.success": F(
+        "chance a project of this firm delivers its capacity when due; otherwise its capital "
+        "is written off (a seabed project)",
+        "probability",
+        0,
+        1,
+        default=1.0,
     ),
 }
 

@@ -47,7 +47,8 @@ def _japan_stock(days):
 )
 def test_the_fiscal_ledger_closes_every_quarter(scenario):
     """Each quarter's change in fiscal cost is exactly its parts: floor payments, stock bought
-    less stock sold, the cost of concessional loans and their losses, less duty collected."""
+    less stock sold, the cost of concessional loans and their losses, mapping, less duty
+    collected."""
     table = _table(scenario)[1]
     change = table["fiscal_cost"].diff().fillna(table["fiscal_cost"])
     parts = (
@@ -56,6 +57,7 @@ def test_the_fiscal_ledger_closes_every_quarter(scenario):
         - table["stockpile_sold_value"]
         + table["finance_cost"]
         + table["loan_losses"]
+        + table["mapping_spent"]
         - table["duty_revenue"]
     )
     assert np.allclose(change, parts, atol=1e-9)
