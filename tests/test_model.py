@@ -172,6 +172,8 @@ SCENARIOS = [
     "alliance-fracture",
     "recycling-push",
     "asset-grab",
+    "technology-transfer",
+    "new-supply",
 ]
 
 

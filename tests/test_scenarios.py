@@ -29,6 +29,8 @@ NAMED = [
     "alliance-fracture",
     "recycling-push",
     "asset-grab",
+    "technology-transfer",
+    "new-supply",
 ]
 
 
