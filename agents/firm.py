@@ -466,6 +466,7 @@ class FirmBook:
         self.capacity[row] = capacity
         self._kept.clear()
         self.debt[row] = self.interest[row] = self.building_debt[row] = self.soft_debt[row] = 0.0
+        self.lender[row] = -1
         self.state[row], self.state_since[row], self.alive[row] = IDLE, quarter, True
         self.bankrupt_quarter[row] = self.restart_quarter[row] = -1
         restart = self.restart_cost[row] * self.capex[row] * capacity / 1000.0

@@ -43,8 +43,12 @@ GOVERNMENT_LEVERS = frozenset(
         "next_election",
         "election_every",
         "asset_review",
+        "mapping",
     }
 )
+# Standing law or a standing programme, in force whenever the allies pull levers at all, for
+# members and others alike: not held back by a coordinated response's membership or activation.
+STANDING = frozenset({"asset_review", "mapping"})
 # A budget also sets how hard spending presses a member to defect (`Government.fiscal_pressure`)
 # under a coordinated response with cohesion under 1, so there it is never inert for want of use.
 BUDGETS = frozenset({"floor_budget", "stockpile_budget"})
@@ -65,8 +69,16 @@ def inert(spec: Scenario, key: str, seen: Seen = ()) -> str | None:
         return _government(spec, parts[1], parts[2], seen)
     if parts[0] == "alliance" and parts[-1] in RESPONSE_SETTINGS:
         return _response_setting(spec, seen)
-    if key in ("alliance.marketplace_charge", "alliance.joint_stockpile") and _response_off(spec):
+    if key in (
+        "alliance.marketplace_charge",
+        "alliance.joint_stockpile",
+        "alliance.tech_transfer",
+    ) and _response_off(spec):
         return "the allies' response is off in this scenario (alliance.response = none)"
+    if key == "alliance.tech_transfer" and _always(spec, "learning.rate", lambda v: not v):
+        return (
+            "costs do not learn in this scenario (learning.rate = 0), so there is nothing to share"
+        )
     if key == "alliance.joint_stockpile" and not any(
         _stock_possible(spec, c) for c in spec.params["governments"]
     ):
@@ -164,7 +176,7 @@ def _never_above_floor(spec: Scenario, c: str, seen: Seen) -> bool:
 
 
 MEMBERSHIP = Rule(
-    GOVERNMENT_LEVERS - {"asset_review"},
+    GOVERNMENT_LEVERS - STANDING,
     lambda spec, c, seen: _coordinated(spec) and _zero("member")(spec, c, seen),
     "not a member of the response group (member = false), and a coordinated response puts "
     "only members' levers in force",
@@ -248,7 +260,7 @@ def _government(spec: Scenario, who: str, attr: str, seen: Seen) -> str | None:
     if _response_off(spec):
         return "the allies' response is off in this scenario (alliance.response = none)"
     if (
-        attr != "asset_review"
+        attr not in STANDING
         and _coordinated(spec)
         and _every_run(seen, lambda m: not m["response_active_quarters"])
     ):

@@ -56,6 +56,7 @@ CATALOG: tuple[LeverRange, ...] = (
     LeverRange("governments.*.duty_term", 0, 40, "anti-dumping order's term"),
     LeverRange("governments.*.next_election", 0, 12, "next election (0: none)"),
     LeverRange("governments.*.asset_review", False, True, "asset-sale review"),
+    LeverRange("governments.*.mapping", 0.0, 200.0, "geological mapping"),
     # the rapid-response group
     LeverRange("alliance.response", "none", "standing", "alliance response"),
     LeverRange("alliance.coordination_delay", 0, 20, "coordination delay"),
@@ -66,6 +67,7 @@ CATALOG: tuple[LeverRange, ...] = (
     LeverRange(
         "alliance.marketplace_charge", 0.0, 50.0, "marketplace charge on uncertified supply"
     ),
+    LeverRange("alliance.tech_transfer", 0.0, 1.0, "technology transfer among members"),
     # the dominant supplier's instruments
     LeverRange("supplier.strategy", "market", "dump", "supplier's strategy at the start"),
     LeverRange("supplier.budget", 0.0, 10000.0, "supplier's state budget"),
