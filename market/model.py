@@ -44,7 +44,7 @@ class Learning:
     """How allied costs learn, from the scenario's `learning` table."""
 
     rate: float  # share the cash cost falls by with each doubling of experience; 0 none
-    start_years: float  # experience at the start, in years of each country's capacity
+    start_years: float  # experience at the start, in years of the allied producers' capacity
 
 
 @dataclass
@@ -277,7 +277,7 @@ class MineralMarket(mesa.Model):
         # 5. Settlement.
         self._settle(quarter, trade, duty, wedge, len(plant_qty), market_play)
 
-        # 6. Investment, then exploration and learning.
+        # 6. Investment, then learning and exploration.
         self._invest(quarter)
         self._learn_and_explore(quarter)
 
