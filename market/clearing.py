@@ -625,6 +625,13 @@ class _Problem:
         for r, (a, b) in maps_r.items():
             if self.demands[r].reference_qty > 0 and level < cap_at[r]:
                 sol.consumption[r] = self.demands[r].at(a * level + b)
+        unbounded = [r for r in maps_r if not math.isfinite(sol.consumption[r])]
+        if unbounded:  # a price too near 0 for a float: consumers take what is left over
+            left = sum([sol.sold[o] for o in maps_o]) - sum(received.values())
+            left -= sum([sol.consumption[r] for r in maps_r if r not in unbounded])
+            for r in unbounded:
+                sol.consumption[r] = max(left, 0.0) / len(unbounded)
+        for r, (a, b) in maps_r.items():
             received[r] += sol.consumption[r]
             sol.received[r] = received[r]
             if self.buys[r]:

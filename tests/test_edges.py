@@ -116,3 +116,12 @@ def test_a_war_that_costs_next_to_nothing_is_still_judged():
     tiny = {"supplier.capacity": 1.2895586229009036e-302, "alliance.dumping_test": "areeda_turner"}
     run = play("dumping", 0, tiny, 10)
     assert np.isfinite(run.timeseries()["dominant_sacrifice"]).all()
+
+
+def test_a_price_too_near_zero_for_a_float_leaves_consumption_finite():
+    """A price war aimed at a plant with no cash cost into a market of almost no buyers clears
+    at a price that underflows to 0, where demand is unbounded: consumers take what is left."""
+    run = play("dumping", 0, {"producers.AU-1.cash_cost": 0.0, "demand.allied": 4.2e-243}, 10)
+    table = run.timeseries()
+    assert np.isfinite(table["consumption_allied"]).all()
+    assert (table["price_allied"].iloc[5:] == 0).any()  # the case this guards against occurs
