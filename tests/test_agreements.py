@@ -43,12 +43,13 @@ def _japan_stock(days):
         "shared-finance",
         "dumping-vs-floor",
         "election-split",
+        "new-supply",
     ],
 )
 def test_the_fiscal_ledger_closes_every_quarter(scenario):
     """Each quarter's change in fiscal cost is exactly its parts: floor payments, stock bought
-    less stock sold, the cost of concessional loans and their losses, mapping, less duty
-    collected."""
+    less stock sold, the cost of concessional loans and their losses, geological mapping, less
+    duty collected."""
     table = _table(scenario)[1]
     change = table["fiscal_cost"].diff().fillna(table["fiscal_cost"])
     parts = (
@@ -61,7 +62,14 @@ def test_the_fiscal_ledger_closes_every_quarter(scenario):
         - table["duty_revenue"]
     )
     assert np.allclose(change, parts, atol=1e-9)
-    moved = table[["floor_paid", "stockpile_bought_value", "finance_cost", "duty_revenue"]]
+    flows = [
+        "floor_paid",
+        "stockpile_bought_value",
+        "finance_cost",
+        "mapping_spent",
+        "duty_revenue",
+    ]
+    moved = table[flows]
     assert moved.abs().to_numpy().sum() > 0  # the scenario moves money: the test can fail
 
 

@@ -234,19 +234,3 @@ def test_a_seabed_project_delivers_after_its_lead_time_only_when_it_succeeds(see
     assert failed[0].data["capital"] == pytest.approx(started.data["capital"])
     assert (doomed.recorder.firm("JP-S", "capacity") == 0).all()
     assert doomed.recorder.firm("JP-S", "debt")[failed[0].quarter - 1] > 0
-
-
-def test_the_fiscal_ledger_closes_with_mapping():
-    table = _table("new-supply")[1]
-    change = table["fiscal_cost"].diff().fillna(table["fiscal_cost"])
-    parts = (
-        table["floor_paid"]
-        + table["stockpile_bought_value"]
-        - table["stockpile_sold_value"]
-        + table["finance_cost"]
-        + table["loan_losses"]
-        + table["mapping_spent"]
-        - table["duty_revenue"]
-    )
-    assert np.allclose(change, parts, atol=1e-9)
-    assert table["mapping_spent"].sum() > 0
