@@ -12,6 +12,7 @@ import copy
 import io
 import threading
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from market import (
 from market.feed import FeedEntry, entry
 from market.inert import inert, set_again
 from market.metrics import COLUMNS, SERIES
-from market.play import Run, play
+from market.play import Moves, Run, play
 from market.recorder import Recorder
 from market.scenarios import Event, describe
 from viz.levers import (
@@ -130,6 +131,51 @@ def parse_upload(filename: str, data: bytes) -> dict[str, Any]:
     except ScenarioError as err:
         raise ScenarioError(f"{name}: {err}") from None
     return tree
+
+
+def check_changes(model: MineralMarket, changes: Mapping[str, Any]) -> None:
+    """Validate a set of changes against the schema before any is applied, so a decision or
+    a shock is made whole or not at all. Raises ScenarioError naming the key."""
+    trial = copy.deepcopy(model.spec)
+    for key, value in changes.items():
+        lever_map.refuse_unless_settable(key)
+        trial.set(key, value)
+
+
+def shock_changes(
+    model: MineralMarket, shock: str, country: str = "", size: float = 0.0
+) -> tuple[dict[str, Any], str]:
+    """A facilitator's shock on this market now, checked: (changes, feed text). Raises
+    ScenarioError, one line, for an unknown shock, a missing country or a size out of range."""
+    spec = SHOCKS.get(shock)
+    if spec is None:
+        raise ScenarioError(f"shock {shock!r}: expected one of {', '.join(SHOCKS)}")
+    if spec.per_country and country not in model.governments:
+        allowed = ", ".join(model.governments)
+        raise ScenarioError(f"shock {spec.label}: choose a country, one of {allowed}")
+    low, high, _ = spec.size_range
+    if spec.size_label and not low <= size <= high:
+        raise ScenarioError(f"shock {spec.label}: size from {low} to {high} %, got {size:g}")
+    changes, text = spec.changes(model, country, size)
+    check_changes(model, changes)
+    return changes, text
+
+
+def quarterly_table(model: MineralMarket, extra: Iterable[FeedEntry] = ()) -> pd.DataFrame:
+    """A market's quarterly table for export: the model's table, the series recorded beside
+    it, and what happened each quarter (its feed, and `extra` entries kept outside it)."""
+    frame = model.recorder.timeseries(GAME_SERIES)
+    events: dict[int, list[str]] = {}
+    for item in [*model.feed, *extra]:
+        events.setdefault(max(item.quarter, 1), []).append(item.text)
+    frame["events"] = [" | ".join(events.get(q, [])) for q in frame["quarter"]]
+    return frame
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
 
 
 class Game:
@@ -397,9 +443,7 @@ class Game:
         """Apply a set of changes from the next quarter, all or none, and show them in the feed.
         Raises ScenarioError naming the key and what is allowed."""
         with self.lock:
-            trial = copy.deepcopy(self.model.spec)
-            for key, value in changes.items():
-                trial.set(key, value)  # validates every change before any is applied
+            check_changes(self.model, changes)
             self._apply(changes)
             text = self.describe_changes(changes)
             move = Move(self.quarter + 1, who, dict(changes), text)
@@ -411,14 +455,7 @@ class Game:
         with self.lock:
             if self.finished:
                 raise ScenarioError("the game is over: reset or replay to inject a shock")
-            spec = SHOCKS[shock]
-            if spec.per_country and country not in self.model.governments:
-                allowed = ", ".join(self.countries())
-                raise ScenarioError(f"shock {spec.label}: choose a country, one of {allowed}")
-            changes, text = spec.changes(self.model, country, size)
-            trial = copy.deepcopy(self.model.spec)
-            for key, value in changes.items():
-                trial.set(key, value)
+            changes, text = shock_changes(self.model, shock, country, size)
             self._apply(changes)
             move = Move(self.quarter + 1, "facilitator", changes, text)
             self._echo(move)
@@ -450,11 +487,11 @@ class Game:
             if parts[0] == "governments" and len(parts) == 3 and key not in levers:
                 grouped.setdefault((parts[2], value), []).append(parts[1])
             else:
-                phrases.append(_phrase(levers.get(key), key, value))
+                phrases.append(phrase(levers.get(key), key, value))
         for (attr, value), who in grouped.items():
             scope = ALL_MEMBERS if sorted(who) == sorted(members) else ", ".join(who)
             lever = levers.get(f"governments.*.{attr}")
-            phrases.append(f"{scope}: {_phrase(lever, attr, value)}")
+            phrases.append(f"{scope}: {phrase(lever, attr, value)}")
         return "; ".join(phrases)
 
     # --- compare -----------------------------------------------------------------------------
@@ -469,7 +506,7 @@ class Game:
         MineralMarket(self.scenario_for_role(), rng=self.seed, **overrides)  # validates
         with self.lock:
             before = self.start_value(keys[0])
-            self.ghost = Ghost(f"earlier run ({_phrase(lever, lever.key, before)})", self.arrays())
+            self.ghost = Ghost(f"earlier run ({phrase(lever, lever.key, before)})", self.arrays())
             # The moves made so far in this run, and a replay's moves still to come.
             upcoming = [m for q, ms in self.script.items() if q > self.quarter for m in ms]
             self.script = {}
@@ -562,17 +599,10 @@ class Game:
         """The run for export: the model's quarterly table, the series recorded beside it and
         what happened each quarter."""
         with self.lock:
-            frame = self.model.recorder.timeseries(GAME_SERIES)
-            events: dict[int, list[str]] = {}
-            for item in self.model.feed:
-                events.setdefault(max(item.quarter, 1), []).append(item.text)
-            frame["events"] = [" | ".join(events.get(q, [])) for q in frame["quarter"]]
-            return frame
+            return quarterly_table(self.model)
 
     def csv(self) -> bytes:
-        buffer = io.StringIO()
-        self.timeseries().to_csv(buffer, index=False)
-        return buffer.getvalue().encode()
+        return csv_bytes(self.timeseries())
 
     def export_name(self, extension: str) -> str:
         role = "" if self.role == "watch" else f"-{self.role}"
@@ -586,23 +616,16 @@ class Game:
             return None
         with self.lock:
             if self._score is None:
-                mine = score_parts(self.role, self.arrays())
-                reference = score_parts(self.role, self._reference_run())
-                self._score = verdict(self.role, mine, reference)
+                shocks: dict[int, list[dict[str, Any]]] = {}
+                for move in self.moves:  # this run's moves, a replay's included
+                    if move.who == "facilitator":
+                        shocks.setdefault(move.quarter, []).append(move.changes)
+                reference = reference_arrays(self.source, self.seed, self.overrides, shocks)
+                self._score = standing(self.role, self.arrays(), reference)
             return self._score
 
-    def _reference_run(self) -> dict[str, np.ndarray]:
-        """The computer playing both sides: the scenario as written, the same seed, levers
-        and facilitator's shocks, none of the player's decisions."""
-        shocks: dict[int, list[dict[str, Any]]] = {}
-        for move in self.moves:  # this run's moves, a replay's included, all made by the end
-            if move.who == "facilitator":
-                shocks.setdefault(move.quarter, []).append(move.changes)
-        run = play(self.source, seed=self.seed, overrides=self.overrides, moves=shocks)
-        return recorded_arrays(run.recorder)
 
-
-def _phrase(lever: Lever | None, key: str, value: Any) -> str:
+def phrase(lever: Lever | None, key: str, value: Any) -> str:
     """'price floor 110 USD/kg', 'strategy: dump', 'US price floor 0 USD/kg'."""
     if lever is None:
         return f"{key.rsplit('.', 1)[-1].replace('_', ' ')} {value}"
@@ -691,6 +714,22 @@ def verdict(role: str, mine: dict[str, float], reference: dict[str, float]) -> S
     )
 
 
+def reference_arrays(
+    source: str | Mapping[str, Any], seed: int, overrides: Mapping[str, Any], shocks: Moves
+) -> dict[str, np.ndarray]:
+    """The computer playing both sides: the scenario as written, the same seed, levers and
+    facilitator's shocks, none of the players' decisions."""
+    return recorded_arrays(play(source, seed=seed, overrides=overrides, moves=shocks).recorder)
+
+
+def standing(role: str, arrays: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> Score:
+    """A side's score over the quarters played so far, against the computer's play of the
+    same quarters (the whole game once it is over)."""
+    played = len(arrays["quarter"])
+    so_far = {name: series[:played] for name, series in reference.items()}
+    return verdict(role, score_parts(role, arrays), score_parts(role, so_far))
+
+
 __all__ = [
     "DEFAULT_SCENARIO",
     "ROLES",
@@ -700,6 +739,13 @@ __all__ = [
     "Ghost",
     "Move",
     "Score",
+    "check_changes",
+    "csv_bytes",
     "parse_upload",
+    "phrase",
+    "quarterly_table",
+    "reference_arrays",
     "scenario_choices",
+    "shock_changes",
+    "standing",
 ]
