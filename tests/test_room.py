@@ -175,8 +175,6 @@ def test_a_round_resolves_when_every_player_has_decided(rooms):
     room.decide(supplier, {"supplier.strategy": "market"}, 1)
     assert room.quarter == 4 and room.round == 2  # a year a round
     assert room.model.governments["US"].floor_price == 110.0
-    # watch mode's rules: the scenario's own timeline still sets the strategy (dumping from Q5)
-    assert room.model.supplier.strategy == "dump"
     view = room.view(us)
     assert view.last.by == "player" and view.last.changes["governments.US.floor_price"] == 110.0
     assert view.pending is None and view.round == 2
@@ -193,6 +191,10 @@ def test_a_round_resolves_when_every_player_has_decided(rooms):
             {"supplier.strategy": "market"},
         ]
     }
+    # the supplier's seat is open: the scenario's Q5 switch to dumping is the player's move now
+    room.decide(us, {}, 2)
+    room.decide(supplier, {}, 2)
+    assert room.quarter == 8 and room.model.supplier.strategy == "market"
 
 
 def test_at_the_deadline_a_late_seat_plays_the_computers_move(rooms, clock):
@@ -360,7 +362,7 @@ def test_a_rooms_market_is_its_moves_replayed(rooms):
         if round_no == 3:
             room.shock(facilitator, "demand_surge", size=30)
         room.decide(supplier, {"supplier.price_allied": 40.0 + round_no}, round_no)
-    replayed = play(SCENARIO, 5, quarters=8, moves=room.moves)
+    replayed = play(room.played(), 5, quarters=8, moves=room.moves)
     for name in GAME_SERIES:
         assert np.array_equal(
             replayed.series(name), room.model.recorder.series(name), equal_nan=True
@@ -403,7 +405,7 @@ def test_a_saved_room_resumes_at_its_last_round_with_its_seats(tmp_path, clock):
     resumed.decide(tokens["supplier"], {}, 4)
     resumed.decide(tokens["MY"], {}, 4)
     assert resumed.quarter == 4
-    straight = play(SCENARIO, 7, quarters=4, moves=resumed.moves)
+    straight = play(resumed.played(), 7, quarters=4, moves=resumed.moves)
     assert np.array_equal(
         straight.series("price_allied"), resumed.model.recorder.series("price_allied")
     )
@@ -469,3 +471,18 @@ def test_the_clock_thread_resolves_a_round_at_its_deadline(tmp_path):
         assert room.quarter == 1 and room.decisions[0].by == "computer"
     finally:
         registry.close()
+
+
+def test_a_governments_seat_acts_even_where_the_scenario_has_no_response(rooms):
+    """`dumping` switches the allies' response off; a room with a government's seat open makes
+    it standing, so what that government decides is in force from the next quarter. A room
+    with only the supplier's seat open plays the scenario's own response."""
+    room, facilitator = rooms.create(SCENARIO, seed=2, open_seats=("US", "supplier"))
+    assert room.played().get("alliance.response") == "standing"
+    us = room.join("US")
+    room.start(facilitator)
+    room.decide(us, {"governments.US.floor_price": 110.0, "governments.US.floor_budget": 900.0}, 1)
+    room.advance(facilitator)
+    assert room.model.governments["US"].floor_support() == 110.0
+    alone, _ = rooms.create(SCENARIO, seed=2, open_seats=("supplier",))
+    assert alone.played().get("alliance.response") == "none"

@@ -275,36 +275,16 @@ class Game:
         )
 
     def scenario_for_role(self) -> Scenario:
-        """The scenario as this role plays it.
-
-        The computer plays the other side with the scenario's own strategy and timeline. The
-        player's side loses the scenario's scripted moves (the player makes them or not), a
-        supplier player's price wars run until the player stops them, and a coalition player
-        starts from the mineral preset's status quo with a standing response:
-        what the player sets is in force from the next quarter.
-        """
-        spec = load_scenario(self.source)
-        params = copy.deepcopy(spec.params)
+        """The scenario as this role plays it (`scenario_as_played`): the computer plays the
+        other side with the scenario's own strategy and timeline; a coalition player plays
+        every government, from the status quo, with a standing response."""
         if self.role == "watch":
-            return Scenario(spec.name, params, list(spec.events), spec.source)
-        mine = self.player_keys()
+            spec = load_scenario(self.source)
+            return Scenario(spec.name, copy.deepcopy(spec.params), list(spec.events), spec.source)
         if self.role == "supplier":
-            # The player decides when a price war stops; the computer's review would overrule.
-            params["supplier"]["campaign_review"] = False
-        if self.role == "coalition":
-            params["alliance"]["response"] = "standing"
-            preset = params.get("preset")
-            status_quo = load_scenario(preset).params["governments"] if preset else {}
-            for country, table in params["governments"].items():
-                for attr in GOVERNMENT_LEVER_ATTRS:
-                    if country in status_quo:
-                        table[attr] = status_quo[country][attr]
-        events = []
-        for event in spec.events:
-            kept = {k: v for k, v in event.changes.items() if not k.startswith(mine)}
-            if kept:
-                events.append(Event(event.quarter, event.label, kept))
-        return Scenario(spec.name, params, events, spec.source)
+            return scenario_as_played(self.source, self.player_keys())
+        countries = list(load_scenario(self.source).params["governments"])
+        return scenario_as_played(self.source, self.player_keys(), countries, "standing")
 
     def start(self) -> None:
         """Build the market for the current set-up, at quarter 0."""
@@ -714,6 +694,37 @@ def verdict(role: str, mine: dict[str, float], reference: dict[str, float]) -> S
     )
 
 
+def scenario_as_played(
+    source: str | Mapping[str, Any],
+    mine: tuple[str, ...],
+    countries: list[str] | tuple[str, ...] = (),
+    response: str | None = None,
+) -> Scenario:
+    """The scenario with some of its actors played by people, who own the dotted keys under
+    the prefixes `mine`: the scenario's timeline no longer moves those keys (the players make
+    those moves or not). A supplier player's price wars run until the player stops them (the
+    computer's campaign review would overrule), each government in `countries` starts from the
+    mineral preset's status quo, and `response`, if given, replaces the alliance's mode."""
+    spec = load_scenario(source)
+    params = copy.deepcopy(spec.params)
+    if "supplier." in mine:
+        params["supplier"]["campaign_review"] = False
+    if response is not None:
+        params["alliance"]["response"] = response
+    preset = params.get("preset")
+    status_quo = load_scenario(preset).params["governments"] if preset and countries else {}
+    for country in countries:
+        if country in status_quo and country in params["governments"]:
+            for attr in GOVERNMENT_LEVER_ATTRS:
+                params["governments"][country][attr] = status_quo[country][attr]
+    events = []
+    for event in spec.events:
+        kept = {k: v for k, v in event.changes.items() if not k.startswith(mine)}
+        if kept:
+            events.append(Event(event.quarter, event.label, kept))
+    return Scenario(spec.name, params, events, spec.source)
+
+
 def reference_arrays(
     source: str | Mapping[str, Any], seed: int, overrides: Mapping[str, Any], shocks: Moves
 ) -> dict[str, np.ndarray]:
@@ -745,6 +756,7 @@ __all__ = [
     "phrase",
     "quarterly_table",
     "reference_arrays",
+    "scenario_as_played",
     "scenario_choices",
     "shock_changes",
     "standing",

@@ -29,6 +29,7 @@ import pandas as pd
 from market import MineralMarket, ScenarioError, load_scenario
 from market.feed import FeedEntry, entry
 from market.play import play
+from market.scenarios import Scenario
 from viz.game import (
     Score,
     check_changes,
@@ -37,6 +38,7 @@ from viz.game import (
     quarterly_table,
     recorded_arrays,
     reference_arrays,
+    scenario_as_played,
     shock_changes,
     standing,
 )
@@ -211,7 +213,7 @@ class Room:
         self.shocks: list[ShockRecord] = []
         self.messages: list[Message] = []
         self.moves: dict[int, list[dict[str, Any]]] = {}  # quarter -> changes, as applied
-        self.model = MineralMarket(settings.source, rng=settings.seed)
+        self.model = MineralMarket(self.played(), rng=settings.seed)
         self._reference: tuple[str, dict[str, np.ndarray]] | None = None
 
     # --- creating and rebuilding -----------------------------------------------------------
@@ -267,7 +269,7 @@ class Room:
         quarter = int(state["quarter"])
         if quarter:
             full = room.model.quarters
-            run = play(settings.source, settings.seed, quarters=quarter, moves=room.moves)
+            run = play(room.played(), settings.seed, quarters=quarter, moves=room.moves)
             room.model = run.model
             room.model.apply("quarters", full)
         for changes in room.moves.get(quarter + 1, ()):  # shocks made in the open round
@@ -285,6 +287,20 @@ class Room:
         elif room.status == "paused":
             room.remaining = state["remaining"] or settings.deadline_seconds
         return room
+
+    def played(self) -> Scenario:
+        """The scenario as this room's open seats play it (`viz.game.scenario_as_played`): the
+        timeline no longer moves an open seat's levers, an open government starts from the
+        status quo, and a response that is off is made standing so that governments' choices
+        act; a seat no one takes is the computer's, which changes nothing. Fixed when the room
+        is created, so a saved room is rebuilt on the same scenario."""
+        countries = [s for s in self.settings.open_seats if s in GOVERNMENT_SEATS]
+        supplier = "supplier" in self.settings.open_seats
+        mine = tuple(f"governments.{c}." for c in countries) + (("supplier.",) if supplier else ())
+        response = None
+        if countries and load_scenario(self.settings.source).get("alliance.response") == "none":
+            response = "standing"
+        return scenario_as_played(self.settings.source, mine, countries, response)
 
     # --- what everyone may read --------------------------------------------------------------
 
