@@ -210,3 +210,15 @@ def test_the_game_at_the_root_is_the_single_tab_game():
     tab = Tab("/")
     assert text_of(tab.rc.find(v.Html, class_="game-quarter").widget) == "Quarter 0 of 40"
     tab.close()
+
+
+def test_minerals_ui_refuses_a_rooms_path_it_cannot_use(tmp_path):
+    from tests.conftest import minerals
+
+    done = minerals("ui", "--rooms", str(tmp_path))
+    assert done.returncode == 2
+    assert "is a folder; name a file" in done.stderr and "Traceback" not in done.stderr
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    done = minerals("ui", "--rooms", str(blocked / "rooms.sqlite"))
+    assert done.returncode == 2 and "cannot make its folder" in done.stderr
