@@ -98,10 +98,11 @@ def test_minerals_ui_serves_this_machine_only_unless_told():
 
     parser = argparse.ArgumentParser()
     ui.add_arguments(parser)
-    assert vars(parser.parse_args([])) == {"host": "127.0.0.1", "port": 8765}
+    assert vars(parser.parse_args([])) == {"host": "127.0.0.1", "port": 8765, "rooms": None}
     assert vars(parser.parse_args(["--host", "0.0.0.0", "--port", "9000"])) == {
         "host": "0.0.0.0",
         "port": 9000,
+        "rooms": None,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -22,11 +23,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})"
     )
+    parser.add_argument(
+        "--rooms",
+        metavar="PATH",
+        default=None,
+        help="SQLite file the workshop rooms are saved in (default: "
+        "$XDG_DATA_HOME/minerals/rooms.sqlite); a restarted server resumes its open rooms",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from viz.settings import set_environment
 
+    if args.rooms is not None:
+        from viz.room.server import ROOMS_ENV, check_path
+
+        try:
+            os.environ[ROOMS_ENV] = str(check_path(args.rooms))
+        except ValueError as err:
+            print(f"minerals: {err}", file=sys.stderr)
+            return 2
     set_environment()  # before Solara reads its settings
     from solara.__main__ import cli
 

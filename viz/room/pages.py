@@ -1,0 +1,619 @@
+"""The room's pages: create a room, join a seat, play it, run the console, show the projector.
+
+A page holds no market and runs no loop: it reads a room from the server's registry
+(`viz.room.server`) and redraws when the room's `version` moves, which one small waiter per tab
+watches (`use_room`); the waiter stops when the tab's page goes away. Tokens travel in the URL
+(`?seat=TOKEN`, `?console=TOKEN`), so reopening a link returns the same seat or console. Every
+`RoomError` becomes the page's one-line message and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import os
+import threading
+import zipfile
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import numpy as np
+import segno
+import solara
+from mesa.visualization.solara_viz import UserInputs
+from solara.server import kernel_context
+
+from market import lever_map
+from viz.charts import CAPTION, Dashboard
+from viz.components import CSS
+from viz.game import ROUNDS, Game, recorded_arrays, scenario_choices
+from viz.levers import SHOCKS
+from viz.live import FEED_STYLE, LiveView, feed_html
+from viz.room.room import GOVERNMENT_SEATS, SEATS, Room, RoomError, describe, seat_levers
+from viz.room.server import rooms
+from viz.settings import DEFAULT_HOST, DEFAULT_PORT
+
+SEAT_NAMES = {
+    "US": "United States government",
+    "AU": "Australian government",
+    "JP": "Japanese government",
+    "MY": "Malaysian government",
+    "TH": "Thai government",
+    "supplier": "Dominant supplier",
+}
+LOBBY_WORDS = {"free": "free", "taken": "taken", "computer": "the computer plays it"}
+BASE_URL_ENV = "MINERALS_URL"  # how players reach this server, when the page cannot tell
+BIG = {"font-size": "1.6em", "font-weight": "bold"}
+
+
+# --- links and input -----------------------------------------------------------------------------
+
+
+def query(router: Any) -> dict[str, str]:
+    """The page's query parameters, one value each."""
+    return {k: v[0] for k, v in parse_qs(router.search or "").items()}
+
+
+def link(page: str, **params: str) -> str:
+    """A room page's path with its parameters, e.g. /room/seat?room=ABC234&seat=TOKEN."""
+    path = "/room" if page == "join" else f"/room/{page}"
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def base_url() -> str:
+    """This server as the players' browsers reach it: the page's own Host header, else
+    `minerals ui`'s address."""
+    headers = solara.lab.headers.value or {}
+    host = (headers.get("host") or [""])[0]
+    if host:
+        return f"http://{host}"
+    return os.environ.get(BASE_URL_ENV, f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+
+
+def qr_svg(text: str) -> str:
+    """A QR code of `text` as inline SVG, big enough to scan from the back of a room."""
+    return segno.make(text, error="m").svg_inline(scale=6, border=2)
+
+
+def attempt(error: solara.Reactive[str], action: Callable[[], Any]) -> bool:
+    """Run an action on the room; a refusal becomes the page's message (nothing changed)."""
+    error.value = ""
+    try:
+        action()
+    except RoomError as err:
+        error.value = str(err)
+        return False
+    return True
+
+
+def find_room(code: str, closed: bool = False) -> tuple[Room | None, str]:
+    """The open room with this code (or a closed one, for its console's debrief), or None
+    and why not."""
+    if not code:
+        return None, ""
+    registry = rooms()
+    if closed:
+        with registry.lock:
+            kept = registry.rooms.get(code.strip().upper())
+        if kept is not None:
+            return kept, ""
+    try:
+        return registry.room(code), ""
+    except RoomError as err:
+        return None, str(err)
+
+
+def record_zip(room: Room) -> bytes:
+    """The room's record (`Room.record`'s CSV files) in one zip for the debrief."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in room.record().items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def decided(room: Room) -> dict[str, str]:
+    """Each seat this round as the projector shows it: decided, waiting or the computer's."""
+    with room.lock:
+        return {
+            seat: "decided" if seat in room.pending else "waiting" if state == "taken" else state
+            for seat, state in room.lobby().items()
+        }
+
+
+# --- following a room ----------------------------------------------------------------------------
+
+
+def use_room(room: Room | None) -> tuple[int, solara.Reactive[int]]:
+    """The room's version, redrawn when it moves, and a counter that moves each second while
+    a round's clock runs (for the countdown only). One waiter thread per page, stopped when the
+    page goes away or its kernel closes; it only sets these values."""
+    version = solara.use_reactive(room.version if room is not None else 0)
+    seconds = solara.use_reactive(0)
+
+    def watch() -> Callable[[], None] | None:
+        if room is None:
+            return None
+        try:
+            context: Any = kernel_context.get_current_context()
+            closed = context.closed_event
+        except RuntimeError:  # no kernel (a script): nothing closes but the page
+            context, closed = contextlib.nullcontext(), threading.Event()
+        stop = threading.Event()
+
+        def run() -> None:
+            seen = room.version
+            while not (stop.is_set() or closed.is_set()):
+                now = room.wait(seen, 1.0)
+                if stop.is_set() or closed.is_set():
+                    break
+                with context:
+                    if now != seen:
+                        seen = version.value = now
+                    elif room.status == "running":
+                        seconds.value += 1
+
+        threading.Thread(target=run, name=f"room-{room.code}-page", daemon=True).start()
+        return stop.set
+
+    solara.use_effect(watch, [room])
+    if room is not None and version.value < room.version:
+        version.value = room.version  # an action on this page: show it at once
+    return version.value, seconds
+
+
+@solara.component
+def Countdown(room: Room, seconds: solara.Reactive[int]) -> None:
+    """The round's clock: the only part of a page that moves every second."""
+    seconds.value  # noqa: B018
+    left = room.seconds_left()
+    if room.status == "paused":
+        text = f"Paused, {left or 0:.0f} s left"
+    elif left is None:
+        text = {"lobby": "Waiting for the facilitator to start", "finished": "Game over"}.get(
+            room.status, room.status
+        )
+    else:
+        text = f"Round {room.round}: {left:.0f} s left"
+    solara.Text(text, classes=["room-countdown"], style=BIG)
+
+
+@solara.component
+def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str) -> None:
+    """Which room, whose page, where the game stands and the deadline."""
+    with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap", "gap": "16px"}):
+        solara.Text(f"Room {room.code}", style=BIG, classes=["room-code"])
+        solara.Text(who, style={"font-size": "1.2em"})
+        solara.Text(
+            f"{room.model.spec.name}, quarter {room.quarter} of {room.quarters}",
+            classes=["room-quarter"],
+        )
+        Countdown(room, seconds)
+
+
+@solara.component
+def Messages(room: Room) -> None:
+    """The facilitator's messages to the room, newest first."""
+    if not room.messages:
+        return
+    with solara.Card("From the facilitator", classes=["room-messages"]):
+        for note in reversed(room.messages):
+            solara.Text(f"Round {note.round}: {note.text}")
+
+
+@solara.component
+def Leaderboard(room: Room) -> None:
+    """Each seat's score against the computer's play of the same game, best first."""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{html.escape(SEAT_NAMES[r.seat])}</td>"
+        f"<td>{html.escape(r.by)}</td><td align='right'>{r.points:,.0f}</td>"
+        f"<td align='right'>{r.reference_points:,.0f}</td></tr>"
+        for i, r in enumerate(room.leaderboard(), 1)
+    )
+    with solara.Card("Leaderboard", classes=["room-leaderboard"]):
+        solara.HTML(
+            tag="table",
+            unsafe_innerHTML="<tr><th></th><th>seat</th><th>played by</th><th>score</th>"
+            f"<th>computer</th></tr>{rows}",
+            style="font-size: 1.3em; border-spacing: 12px 4px;",
+        )
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+@solara.component
+def HostPage() -> None:
+    """The facilitator creates a room, then lands on its console."""
+    router = solara.use_router()
+    choices = solara.use_memo(scenario_choices, [])
+    scenario = solara.use_reactive(next(iter(choices)))
+    seed = solara.use_reactive(1)
+    length = solara.use_reactive(next(iter(ROUNDS)))
+    deadline = solara.use_reactive(120)
+    open_seats = solara.use_reactive(list(SEATS))
+    error = solara.use_reactive("")
+
+    def create() -> None:
+        def made() -> None:
+            room, token = rooms().create(
+                choices[scenario.value].source,
+                seed.value,
+                ROUNDS[length.value],
+                deadline.value,
+                tuple(open_seats.value),
+            )
+            router.push(link("console", room=room.code, console=token))
+
+        attempt(error, made)
+
+    def toggle_seat(seat: str, on: bool) -> None:
+        chosen = set(open_seats.value) | {seat} if on else set(open_seats.value) - {seat}
+        open_seats.value = [s for s in SEATS if s in chosen]
+
+    solara.Title("Create a room: Mineral Markets Game")
+    with solara.Card("Create a workshop room", classes=["room-host"], style={"max-width": "640px"}):
+        solara.Select("Scenario", value=scenario, values=list(choices))
+        solara.Text(choices[scenario.value].description, style={"font-size": "0.9em"})
+        solara.InputInt("Seed", value=seed)
+        with solara.ToggleButtonsSingle(value=length, dense=True):
+            for label in ROUNDS:
+                solara.Button(label, value=label)
+        solara.InputInt("Decision deadline, seconds (10 to 3,600)", value=deadline)
+        solara.Text("Seats open to players (the computer plays the rest):")
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for seat in SEATS:
+                solara.Checkbox(
+                    label=SEAT_NAMES[seat],
+                    value=seat in open_seats.value,
+                    on_value=lambda on, seat=seat: toggle_seat(seat, on),
+                )
+        if error.value:
+            solara.Error(error.value, classes=["room-error"])
+        solara.Button("Create room", icon_name="mdi-plus", color="primary", on_click=create)
+
+
+@solara.component
+def JoinPage() -> None:
+    """A player types the room code (or opens the room's link) and takes a free seat."""
+    router = solara.use_router()
+    code = solara.use_reactive(query(router).get("room", ""))
+    name = solara.use_reactive("")
+    error = solara.use_reactive("")
+    room, missing = find_room(code.value)
+    use_room(room)
+
+    def take(seat: str) -> None:
+        def joined() -> None:
+            assert room is not None
+            token = room.join(seat, name.value)
+            router.push(link("seat", room=room.code, seat=token))
+
+        attempt(error, joined)
+
+    solara.Title("Join a room: Mineral Markets Game")
+    with solara.Card("Join a workshop room", classes=["room-join"], style={"max-width": "640px"}):
+        solara.InputText("Room code", value=code, continuous_update=False)
+        if missing:
+            solara.Error(missing, classes=["room-error"])
+        if room is None:
+            return
+        lobby = room.lobby()
+        taken = sum(lobby[s] == "taken" for s in GOVERNMENT_SEATS)
+        solara.Text(
+            f"Room {room.code}: governments {taken}/{len(GOVERNMENT_SEATS)} taken, "
+            f"supplier {int(lobby['supplier'] == 'taken')}/1 taken",
+            classes=["room-lobby"],
+        )
+        solara.InputText("Your name (optional)", value=name)
+        for seat, state in lobby.items():
+            with solara.Row(style={"align-items": "center"}):
+                solara.Button(
+                    SEAT_NAMES[seat],
+                    on_click=lambda seat=seat: take(seat),
+                    disabled=state != "free",
+                    color="primary" if state == "free" else None,
+                    classes=["seat-choice"],
+                )
+                solara.Text(LOBBY_WORDS[state], classes=[f"seat-{state}"])
+        if error.value:
+            solara.Error(error.value, classes=["room-error"])
+
+
+@solara.component
+def SeatPage() -> None:
+    """A player's seat: its levers, Decide, the decision echoed, the last round, the
+    standing, the facilitator's messages and the deadline."""
+    router = solara.use_router()
+    params = query(router)
+    room, missing = find_room(params.get("room", ""))
+    version, seconds = use_room(room)
+    draft = solara.use_reactive({})
+    error = solara.use_reactive("")
+    solara.Title("Your seat: Mineral Markets Game")
+    if room is None:
+        solara.Error(missing or "this link names no room", classes=["room-error"])
+        return
+    token = params.get("seat", "")
+    try:
+        view = room.view(token)
+    except RoomError as err:
+        solara.Error(str(err), classes=["room-error"])
+        solara.Button("Join again", on_click=lambda: router.push(link("join", room=room.code)))
+        return
+    levers = seat_levers(view.seat)
+
+    def change(key: str, shown: Any) -> None:
+        draft.value = {**draft.value, key: levers[key].model_value(shown)}
+
+    def decide() -> None:
+        if attempt(error, lambda: room.decide(token, draft.value, view.round)):
+            draft.value = {}
+
+    solara.Style(CSS)
+    with solara.Column(style={"padding": "12px", "gap": "8px"}):
+        RoomHeader(room, seconds, SEAT_NAMES[view.seat])
+        with solara.Columns([1, 1], gutters_dense=True):
+            with solara.Card(f"Your levers for round {view.round}", classes=["seat-levers"]):
+                with room.lock:
+                    current = {k: lever_map.read(room.model, k) for k in levers}
+                controls = {
+                    k: lv.control(draft.value.get(k, (view.pending or {}).get(k, current[k])))
+                    for k, lv in levers.items()
+                }
+                with solara.Column(classes=["game-levers"]):
+                    UserInputs(controls, on_change=change)
+                if error.value:
+                    solara.Error(error.value, classes=["room-error"])
+                solara.Button(
+                    "Decide",
+                    icon_name="mdi-check",
+                    color="primary",
+                    on_click=decide,
+                    disabled=view.status not in ("running", "paused"),
+                )
+                if view.pending is not None:
+                    echo = describe(view.seat, view.pending) if view.pending else "no change"
+                    solara.Success(f"Your decision for round {view.round}: {echo}")
+            with solara.Column():
+                Messages(room)
+                if view.last is not None:
+                    with solara.Card(f"Round {view.last.round}", classes=["seat-last"]):
+                        who = "You" if view.last.by == "player" else "The computer (for you)"
+                        solara.Text(f"{who}: {view.last.text}")
+                        solara.HTML(unsafe_innerHTML=feed_html(view.report), style=FEED_STYLE)
+                if view.standing is not None:
+                    score = view.standing
+                    with solara.Card("Your standing", classes=["seat-standing"]):
+                        solara.Text(
+                            f"Score {score.points:.0f} (the computer, same game: "
+                            f"{score.reference_points:.0f})",
+                            style=BIG,
+                        )
+                        solara.Text(score.verdict)
+        version  # noqa: B018 (the page follows the room)
+
+
+class RoomMarket:
+    """A room's market as the live charts and feed read a tab's game (`viz.live.LiveView`)."""
+
+    generation = 0
+    ghost = None
+    role = "watch"
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+
+    @property
+    def model(self) -> Any:
+        return self.room.model
+
+    @property
+    def quarter(self) -> int:
+        return self.room.quarter
+
+    @property
+    def quarters(self) -> int:
+        return self.room.quarters
+
+    @property
+    def finished(self) -> bool:
+        return self.room.status == "finished"
+
+    @property
+    def scenario_name(self) -> str:
+        return self.room.model.spec.name
+
+    @property
+    def seed(self) -> int:
+        return self.room.settings.seed
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        with self.room.lock:
+            return recorded_arrays(self.room.model.recorder)
+
+    def feed(self) -> list:
+        with self.room.lock:
+            return [*self.room.room_feed(), *self.room.model.feed]
+
+    def status(self) -> str:
+        with self.room.lock:
+            if not self.model.recorder.latest:
+                return "waiting for the first round"
+            return Game.status(self)  # type: ignore[arg-type]  # reads only .model
+
+
+@solara.component
+def Projector(room: Room) -> None:
+    """The room's market on large charts, the feed, who has decided, and at the end the
+    leaderboard: for a screen at 1280x720."""
+    version, seconds = use_room(room)
+    live = solara.use_memo(LiveView, [room])
+    market = solara.use_memo(lambda: RoomMarket(room), [room])
+    if live.board.dpi != 100:
+        live.board = Dashboard(dpi=100)  # 1250x640: the charts fill a projector's width
+    live.refresh(market)
+    version  # noqa: B018
+    with solara.Column(style={"padding": "8px", "gap": "6px"}):
+        RoomHeader(room, seconds, "Projector")
+        solara.Row(children=[live.flags, live.status])
+        solara.Column(children=[live.image])
+        solara.Text(CAPTION, style={"font-size": "0.95em", "color": "#555"})
+        if room.status in ("finished", "closed"):
+            Leaderboard(room)
+        with solara.Columns([2, 1]):
+            with solara.Column():
+                solara.Text("What happened", style={"font-weight": "bold"})
+                solara.Column(children=[live.feed], style=FEED_STYLE)
+            with solara.Column():
+                solara.Text("This round", style={"font-weight": "bold"})
+                for seat, state in decided(room).items():
+                    solara.Text(f"{SEAT_NAMES[seat]}: {state}", classes=[f"decided-{state}"])
+
+
+@solara.component
+def ProjectorPage() -> None:
+    """/room/projector?room=CODE."""
+    room, missing = find_room(query(solara.use_router()).get("room", ""))
+    solara.Title("Projector: Mineral Markets Game")
+    if room is None:
+        solara.Error(missing or "this link names no room", classes=["room-error"])
+        return
+    Projector(room)
+
+
+@solara.component
+def Console(room: Room, token: str) -> None:
+    """The facilitator's console: the join link and its QR code, the round's controls, a
+    shock, a message, who has decided, seats handed to the computer, close, the record."""
+    version, seconds = use_room(room)
+    error = solara.use_reactive("")
+    extra = solara.use_reactive(30)
+    shock = solara.use_reactive(next(iter(SHOCKS)))
+    country = solara.use_reactive(GOVERNMENT_SEATS[0])
+    size = solara.use_reactive(SHOCKS["demand_surge"].size_range[2])
+    note = solara.use_reactive("")
+    join = base_url() + link("join", room=room.code)
+    spec = SHOCKS[shock.value]
+    version  # noqa: B018
+
+    def act(action: Callable[[], Any]) -> Callable[[], bool]:
+        return lambda: attempt(error, action)
+
+    def send() -> None:
+        if attempt(error, lambda: room.message(token, note.value)):
+            note.value = ""
+
+    solara.Style(CSS)
+    with solara.Column(style={"padding": "12px", "gap": "8px"}):
+        RoomHeader(room, seconds, "Facilitator's console")
+        if error.value:
+            solara.Error(error.value, classes=["room-error"])
+        with solara.Columns([1, 2], gutters_dense=True):
+            with solara.Card("Players join here", classes=["room-invite"]):
+                solara.Text(f"Code {room.code}", style=BIG)
+                solara.Text(join, classes=["room-join-link"])
+                solara.HTML(unsafe_innerHTML=qr_svg(join), classes=["room-qr"])
+                solara.Text(f"Projector: {link('projector', room=room.code)}")
+            with solara.Column(gap="10px"):
+                with solara.Card("Round"), solara.Row(style={"flex-wrap": "wrap"}):
+                    status = room.status
+                    solara.Button(
+                        "Start",
+                        on_click=act(lambda: room.start(token)),
+                        disabled=status != "lobby",
+                        color="primary",
+                    )
+                    solara.Button(
+                        "Pause",
+                        on_click=act(lambda: room.pause(token)),
+                        disabled=status != "running",
+                    )
+                    solara.Button(
+                        "Resume",
+                        on_click=act(lambda: room.resume(token)),
+                        disabled=status != "paused",
+                    )
+                    solara.Button(
+                        "Advance now",
+                        on_click=act(lambda: room.advance(token)),
+                        disabled=status not in ("running", "paused"),
+                    )
+                    solara.InputInt("Seconds", value=extra, style={"max-width": "90px"})
+                    solara.Button(
+                        "Extend deadline",
+                        on_click=act(lambda: room.extend(token, extra.value)),
+                        disabled=status not in ("running", "paused"),
+                    )
+                with solara.Card("Who has decided", classes=["room-decided"]):
+                    for seat, state in room.who_decided(token).items():
+                        with solara.Row(style={"align-items": "center"}):
+                            solara.Text(
+                                f"{SEAT_NAMES[seat]}: {state}", classes=[f"decided-{state}"]
+                            )
+                            if state != "computer":
+                                solara.Button(
+                                    "Hand to the computer",
+                                    on_click=act(lambda s=seat: room.hand_to_computer(token, s)),
+                                    text=True,
+                                )
+                with solara.Card("Shock for the whole room"):
+                    solara.Select("Shock", value=shock, values=list(SHOCKS))
+                    if spec.per_country:
+                        solara.Select("Country", value=country, values=list(GOVERNMENT_SEATS))
+                    if spec.size_label:
+                        low, high, _ = spec.size_range
+                        solara.SliderInt(
+                            f"{spec.size_label}, %", value=size, min=low, max=high, step=5
+                        )
+                    solara.Button(
+                        "Send shock",
+                        icon_name="mdi-flash",
+                        on_click=act(
+                            lambda: room.shock(token, shock.value, country.value, size.value)
+                        ),
+                    )
+                with solara.Card("Message to every seat"):
+                    solara.InputText("Message", value=note)
+                    solara.Button("Send message", on_click=send)
+                with solara.Card("End"), solara.Row(style={"flex-wrap": "wrap"}):
+                    solara.FileDownload(
+                        lambda: record_zip(room),
+                        filename=f"room-{room.code}-record.zip",
+                        label="Room record (CSV, zip)",
+                        mime_type="application/zip",
+                    )
+                    solara.Button(
+                        "Close the room", color="error", on_click=act(lambda: room.close(token))
+                    )
+        if room.status in ("finished", "closed"):
+            Leaderboard(room)
+
+
+@solara.component
+def ConsolePage() -> None:
+    """/room/console?room=CODE&console=TOKEN: only the facilitator's link opens it."""
+    params = query(solara.use_router())
+    room, missing = find_room(params.get("room", ""), closed=True)
+    solara.Title("Console: Mineral Markets Game")
+    if room is None:
+        solara.Error(missing or "this link names no room", classes=["room-error"])
+        return
+    token = params.get("console", "")
+    try:
+        room.check_facilitator(token)
+    except RoomError as err:
+        solara.Error(str(err), classes=["room-error"])
+        return
+    Console(room, token)
+
+
+ROUTES: list[solara.Route] = [
+    solara.Route("/", component=JoinPage, label="Join"),
+    solara.Route("new", component=HostPage, label="Create"),
+    solara.Route("seat", component=SeatPage, label="Seat"),
+    solara.Route("console", component=ConsolePage, label="Console"),
+    solara.Route("projector", component=ProjectorPage, label="Projector"),
+]
