@@ -491,12 +491,13 @@ def Console(room: Room, token: str) -> None:
     version, seconds = use_room(room)
     error = solara.use_reactive("")
     extra = solara.use_reactive(30)
-    shock = solara.use_reactive(next(iter(SHOCKS)))
+    named = {spec.label: name for name, spec in SHOCKS.items()}  # shown by its label
+    shock = solara.use_reactive(next(iter(named)))
     country = solara.use_reactive(GOVERNMENT_SEATS[0])
     size = solara.use_reactive(SHOCKS["demand_surge"].size_range[2])
     note = solara.use_reactive("")
     join = base_url() + link("join", room=room.code)
-    spec = SHOCKS[shock.value]
+    spec = SHOCKS[named[shock.value]]
     version  # noqa: B018
 
     def act(action: Callable[[], Any]) -> Callable[[], bool]:
@@ -560,7 +561,7 @@ def Console(room: Room, token: str) -> None:
                                     text=True,
                                 )
                 with solara.Card("Shock for the whole room"):
-                    solara.Select("Shock", value=shock, values=list(SHOCKS))
+                    solara.Select("Shock", value=shock, values=list(named))
                     if spec.per_country:
                         solara.Select("Country", value=country, values=list(GOVERNMENT_SEATS))
                     if spec.size_label:
@@ -572,7 +573,7 @@ def Console(room: Room, token: str) -> None:
                         "Send shock",
                         icon_name="mdi-flash",
                         on_click=act(
-                            lambda: room.shock(token, shock.value, country.value, size.value)
+                            lambda: room.shock(token, named[shock.value], country.value, size.value)
                         ),
                     )
                 with solara.Card("Message to every seat"):
