@@ -27,7 +27,7 @@ from solara.server import kernel_context
 
 from market import lever_map
 from viz.charts import CAPTION, Dashboard
-from viz.components import CSS
+from viz.components import CSS as GAME_CSS
 from viz.game import ROUNDS, Game, recorded_arrays, scenario_choices
 from viz.levers import SHOCKS
 from viz.live import FEED_STYLE, LiveView, feed_html
@@ -164,6 +164,19 @@ def use_room(room: Room | None) -> tuple[int, solara.Reactive[int]]:
     return version.value, seconds
 
 
+# The game's styles; on a phone the header wraps and side-by-side columns stack, instead of
+# running off the screen's edge.
+CSS = GAME_CSS + (
+    ".room-header { flex-wrap: wrap !important; row-gap: 4px; }\n"
+    "@media (max-width: 600px) {\n"
+    "  .v-row > .v-col { flex: 0 0 100% !important; max-width: 100% !important; }\n"
+    "  .v-row { margin: 0 !important; }\n"
+    "  .v-label { white-space: normal !important; }\n"
+    "  .v-input__prepend { min-width: 0 !important; max-width: 100% !important; }\n"
+    "}\n"
+)
+
+
 @solara.component
 def Countdown(room: Room, seconds: solara.Reactive[int]) -> None:
     """The round's clock: the only part of a page that moves every second."""
@@ -183,7 +196,7 @@ def Countdown(room: Room, seconds: solara.Reactive[int]) -> None:
 @solara.component
 def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str) -> None:
     """Which room, whose page, where the game stands and the deadline."""
-    with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap", "gap": "16px"}):
+    with solara.Row(classes=["room-header"], style={"align-items": "baseline", "gap": "16px"}):
         solara.Text(f"Room {room.code}", style=BIG, classes=["room-code"])
         solara.Text(who, style={"font-size": "1.2em"})
         solara.Text(
