@@ -32,15 +32,23 @@ def _page(browser, viewport: dict[str, int]):
     return context, page, errors
 
 
+def _settled(page, text: str) -> None:
+    """Until the page shows `text` and its first redraws are over: a click on a control the
+    first render draws and the next one replaces is lost."""
+    page.get_by_text(text).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+
+
 def test_players_on_phones_join_by_code_decide_and_a_shock_reaches_their_seats(
     chromium, room_server
 ):
     host_context, host, host_errors = _page(chromium, {"width": 1280, "height": 800})
     host.goto(room_server + "room/new")
+    _settled(host, "Seats open to players")
     host.get_by_role("button", name="Create room").click()
-    host.wait_for_url("**/room/console?*", timeout=60_000)
     host.get_by_text("Facilitator's console").wait_for(timeout=60_000)
-    code = host.url.split("room=")[1].split("&")[0]
+    console = host.locator(".room-console-link").inner_text().rsplit(": ", 1)[1]
+    code = console.split("room=")[1].split("&")[0]
     host.locator("svg").first.wait_for(timeout=30_000)  # the QR code of the join link
     host.get_by_role("button", name="Start").click()
 
@@ -48,13 +56,15 @@ def test_players_on_phones_join_by_code_decide_and_a_shock_reaches_their_seats(
     for seat in ("United States government", "Dominant supplier"):
         context, page, errors = _page(chromium, PHONE)
         page.goto(room_server + "room")
+        _settled(page, "Join a workshop room")
         page.get_by_label("Room code").fill(code.lower())  # typed on a phone, any case
         page.get_by_label("Room code").press("Enter")
         page.get_by_role("button", name=seat).click()
         page.get_by_text("Your levers for round 1").wait_for(timeout=60_000)
-        assert "seat=" in page.url  # the link that returns this player to the seat
+        seat_link = page.locator(".room-seat-link").inner_text().rsplit(": ", 1)[1]
+        assert "seat=" in seat_link  # the link that returns this player to the seat
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        players.append((context, page, errors))
+        players.append((context, page, errors, seat_link))
 
     # a third player cannot take a seat someone holds
     context, page, errors = _page(chromium, PHONE)
@@ -62,22 +72,26 @@ def test_players_on_phones_join_by_code_decide_and_a_shock_reaches_their_seats(
     assert page.get_by_role("button", name="United States government").is_disabled()
     context.close()
 
-    us = players[0][1]
+    us, us_link = players[0][1], players[0][3]
     us.get_by_role("button", name="Decide").click()
     host.get_by_text("United States government: decided").wait_for(timeout=30_000)
 
+    projector = host_context.new_page()
+    projector.goto(room_server + f"room/projector?room={code}")
+    _settled(projector, "Projector")
     host.get_by_role("button", name="Send shock").click()  # an export ban for the whole room
+    projector.get_by_text("export ban", exact=False).first.wait_for(timeout=30_000)
     players[1][1].get_by_role("button", name="Decide").click()  # the last seat: the round resolves
-    for _, page, _ in players:
+    for _, page, _, _ in players:
         page.get_by_text("export ban", exact=False).first.wait_for(timeout=30_000)
 
     # reopening the seat link returns the same seat
-    link = us.url
     again = players[0][0].new_page()
-    again.goto(link)
-    again.get_by_text("United States government").first.wait_for(timeout=60_000)
+    again.goto(us_link)
+    again.get_by_text("Your levers for round 2").wait_for(timeout=60_000)
+    assert "United States government" in again.locator("body").inner_text()
 
-    assert host_errors == [] and all(errors == [] for _, _, errors in players)
-    for context, _, _ in players:
+    assert host_errors == [] and all(errors == [] for _, _, errors, _ in players)
+    for context, _, _, _ in players:
         context.close()
     host_context.close()

@@ -164,10 +164,11 @@ def use_room(room: Room | None) -> tuple[int, solara.Reactive[int]]:
     return version.value, seconds
 
 
-# The game's styles; on a phone the header wraps and side-by-side columns stack, instead of
-# running off the screen's edge.
+# The game's styles; links break anywhere, and on a phone the header wraps and side-by-side
+# columns stack, instead of running off the screen's edge.
 CSS = GAME_CSS + (
     ".room-header { flex-wrap: wrap !important; row-gap: 4px; }\n"
+    ".room-seat-link, .room-console-link, .room-join-link { overflow-wrap: anywhere; }\n"
     "@media (max-width: 600px) {\n"
     "  .v-row > .v-col { flex: 0 0 100% !important; max-width: 100% !important; }\n"
     "  .v-row { margin: 0 !important; }\n"
@@ -368,6 +369,12 @@ def SeatPage() -> None:
     solara.Style(CSS)
     with solara.Column(style={"padding": "12px", "gap": "8px"}):
         RoomHeader(room, seconds, SEAT_NAMES[view.seat])
+        solara.Text(
+            "Your seat's link (it brings you back to this seat): "
+            + base_url()
+            + link("seat", room=room.code, seat=token),
+            classes=["room-seat-link"],
+        )
         with solara.Columns([1, 1], gutters_dense=True):
             with solara.Card(f"Your levers for round {view.round}", classes=["seat-levers"]):
                 with room.lock:
@@ -531,6 +538,12 @@ def Console(room: Room, token: str) -> None:
                 solara.Text(join, classes=["room-join-link"])
                 solara.HTML(unsafe_innerHTML=qr_svg(join), classes=["room-qr"])
                 solara.Text(f"Projector: {link('projector', room=room.code)}")
+                solara.Text(
+                    "Your console's link (keep it private; it is your key to this room): "
+                    + base_url()
+                    + link("console", room=room.code, console=token),
+                    classes=["room-console-link"],
+                )
             with solara.Column(gap="10px"):
                 with solara.Card("Round"), solara.Row(style={"flex-wrap": "wrap"}):
                     status = room.status
