@@ -459,7 +459,7 @@ class ResponseGroup(mesa.Agent):
         the likelier the more of the burden it carries (`burden_weight`)."""
         m = self.model
         for gov in m.governments.values():
-            if gov.next_election == 0 or gov.next_election != quarter:
+            if gov.next_election != quarter:  # 0, none: quarters count from 1
                 continue
             gov.next_election = quarter + gov.election_every if gov.election_every else 0
             if not (self.active and gov.joined and not gov.defected) or self.election_risk <= 0:

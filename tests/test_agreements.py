@@ -120,6 +120,10 @@ def test_a_duty_in_force_raises_the_price_allies_pay_for_dominant_supply_and_div
     assert (taxed["price_allied"] > 1.5 * taxed["price_world"]).all()
     assert (free["price_allied"] < free["price_world"] + 1.0).all()
     assert taxed["supply_allied"].sum() < free["supply_allied"].sum() - 1000
+    # what the supplier ships through third countries escapes the duty (leakage)
+    leaked = _table("coordinated-response", {"supplier.reroute_share": 0.5})[1].iloc[7:11]
+    assert np.allclose(leaked["duty"], taxed["duty"] / 2)
+    assert (leaked["price_allied"] < taxed["price_allied"] - 10).all()
 
 
 def test_an_order_outlives_the_response_and_its_yearly_review_sets_the_rate_to_the_margin():
@@ -215,3 +219,16 @@ def test_an_election_that_breaks_the_response_weakens_it():
     assert (
         leaves[1]["dominant_share"].iloc[12:].mean() > stays[1]["dominant_share"].iloc[12:].mean()
     )
+
+
+def test_a_member_carrying_more_than_its_share_weighs_leaving_more():
+    """Burden sharing (Olson and Zeckhauser 1966): in `election-split` the US pays the floor
+    alone, so its weight on leaving is over 1 while the members who pay nothing weigh it at
+    half."""
+    model = MineralMarket("election-split", rng=1, **{"alliance.election_risk": 0.0})
+    for _ in range(10):
+        model.step()
+    group = model.response_group
+    assert group.active and model.governments["US"].floor_paid > 0
+    assert group.burden_weight(model.governments["US"]) > 1.5
+    assert group.burden_weight(model.governments["TH"]) == pytest.approx(0.5)
