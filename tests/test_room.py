@@ -92,7 +92,7 @@ def test_join_a_free_seat_refuse_a_taken_one_reopen_with_the_token(rooms):
         "supplier": "free",
     }
     token = rooms.join(room.code, "US", "Ana")
-    assert room.seat_of(token) == "US" and room.lobby()["US"] == "taken"
+    assert room.seat_of(token) == "US" and room.lobby()["US"] == "full"
     version = room.version
     with pytest.raises(RoomError, match="the US seat is taken"):
         rooms.join(room.code, "US", "Ben")
@@ -102,6 +102,58 @@ def test_join_a_free_seat_refuse_a_taken_one_reopen_with_the_token(rooms):
         rooms.join(room.code, "XX")
     assert room.version == version and room.seat_of(token) == "US"  # refusals change nothing
     assert rooms.room(room.code).seat_of(token) == "US"  # reopening the link: the same seat
+
+
+def test_a_team_shares_a_seat_up_to_its_size_and_any_member_decides_for_it(rooms, clock):
+    room, facilitator = rooms.create(
+        SCENARIO, seed=1, open_seats=["US", "supplier"], seat_players=3
+    )
+    team = [rooms.join(room.code, "US", name) for name in ("Ana", "Ben", "  Cy  ")]
+    assert room.places()["US"] == (3, 3) and room.lobby()["US"] == "full"
+    assert room.places()["supplier"] == (0, 3) and room.places()["AU"] == (0, 0)
+    with pytest.raises(RoomError, match=r"the US seat is full \(3 of 3 players\)"):
+        rooms.join(room.code, "US", "Dee")
+    supplier = rooms.join(room.code, "supplier")
+    room.start(facilitator)
+    room.decide(team[0], {"governments.US.duty": 0.3}, 1)
+    room.decide(team[2], {"governments.US.duty": 0.5}, 1)  # the team's later word is the seat's
+    assert room.pending == {"US": {"governments.US.duty": 0.5}} and room.quarter == 0
+    room.decide(supplier, {}, 1)  # one decision a seat, not a player, closes the round
+    assert room.quarter == 1 and room.model.spec.get("governments.US.duty") == 0.5
+    assert [r.by for r in room.leaderboard() if r.seat == "US"] == ["Ana, Ben, Cy"]
+    rebuilt = Rooms(rooms.store.path, clock=clock).room(room.code)
+    assert [rebuilt.seat_of(t) for t in team] == ["US"] * 3  # every member's link still works
+    room.hand_to_computer(facilitator, "US")
+    for member in team:
+        with pytest.raises(RoomError, match="holds no seat"):
+            room.seat_of(member)
+    assert room.places()["US"] == (0, 3)
+    for size in (0, 11, 2.5, True):
+        with pytest.raises(RoomError, match="players per seat: from 1 to 10"):
+            rooms.create(SCENARIO, seat_players=size)
+
+
+def test_a_rooms_file_from_before_teams_is_read_with_its_players(tmp_path, clock):
+    path = tmp_path / "old.sqlite"
+    room, _ = Room.create(SCENARIO, seed=3, clock=clock)
+    us = room.join("US", "Ana")
+    old = Store(path)
+    old.save(room)
+    old.close()
+    with sqlite3.connect(path) as db:  # the layout before teams: one seats row a seat
+        row = db.execute("SELECT code, seat, token_hash, player FROM holders").fetchone()
+        db.executescript(
+            "DROP TABLE holders; ALTER TABLE rooms DROP COLUMN seat_players;"
+            "CREATE TABLE seats (code TEXT NOT NULL, seat TEXT NOT NULL, token_hash TEXT NOT"
+            " NULL, player TEXT NOT NULL, PRIMARY KEY (code, seat));"
+        )
+        db.execute("INSERT INTO seats VALUES (?,?,?,?)", row)
+        db.execute("INSERT INTO seats VALUES (?,'JP','','')", (row[0],))
+    upgraded = Store(path)
+    again = upgraded.load(room.code, clock)
+    assert again.seat_of(us) == "US" and again.places()["US"] == (1, 1)
+    assert again.places()["JP"] == (0, 1)
+    upgraded.close()
 
 
 def test_a_players_token_cannot_act_for_another_seat_or_the_console(rooms):
@@ -430,7 +482,7 @@ def test_saving_is_one_transaction_a_failed_write_leaves_the_last_good_state(
         store.save(room)
     assert_same(snapshot(store.load(room.code, clock)), good)
     with sqlite3.connect(tmp_path / "rooms.sqlite") as db:
-        hashes = [row[0] for row in db.execute("SELECT token_hash FROM seats WHERE seat='US'")]
+        hashes = [row[0] for row in db.execute("SELECT token_hash FROM holders WHERE seat='US'")]
     assert hashes and us not in hashes[0]  # the file holds no player's token
     store.close()
 

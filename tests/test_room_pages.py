@@ -3,6 +3,7 @@ clicked as a facilitator and players would, on one registry of rooms."""
 
 from __future__ import annotations
 
+import datetime
 from urllib.parse import parse_qs, urlparse
 
 import ipyvuetify as v
@@ -13,6 +14,7 @@ from solara.autorouting import RenderPage
 from solara.widgets import HTML, Navigator
 
 import viz.app
+from tests.test_room import Clock
 from tests.test_viz import button, buttons, select, text_of, type_into, wait_until
 from viz.room import Rooms
 from viz.room.pages import record_zip
@@ -104,6 +106,63 @@ def test_the_facilitator_creates_a_room_and_sees_its_code_link_and_qr(rooms):
     host.close()
 
 
+def upload(tab: Tab, name: str, data: bytes) -> None:
+    tab.rc.find(ipywidgets.FileUpload).widget.value = (
+        {
+            "name": name,
+            "type": "",
+            "size": len(data),
+            "content": memoryview(data),
+            "last_modified": datetime.datetime.now(datetime.UTC),
+        },
+    )
+
+
+def test_a_room_is_made_from_an_uploaded_scenario_with_teams_at_its_seats(rooms):
+    host = Tab("/room/new")
+    upload(host, "broken.toml", b"[supplier\nbudget = 1")
+    assert "broken.toml: malformed TOML" in host.alerts()
+    upload(host, "class.toml", b'preset = "ndpr"\nquarters = 12\n')
+    assert select(host.rc, "Scenario").v_model == "uploaded: class", host.alerts()
+    type_into(field(host, "Players per seat (1 to 10; a team shares a seat)"), "11")
+    button(host.rc, "Create room").click()
+    assert "players per seat: from 1 to 10" in host.alerts() and not rooms.open_rooms()
+    type_into(field(host, "Players per seat (1 to 10; a team shares a seat)"), "7")
+    button(host.rc, "Create room").click()
+    wait_until(lambda: host.path.startswith("/room/console"))
+    room = rooms.room(host.params()["room"])
+    assert room.quarters == 12 and room.places()["US"] == (0, 7)
+    assert room.model.spec.name == "class"
+    lobby = Tab(f"/room?room={room.code}")
+    assert "governments 0/35 taken, supplier 0/7 taken" in lobby.texts()
+    for tab in (host, lobby):
+        tab.close()
+
+
+def test_a_decision_after_the_deadline_is_refused_on_the_page(tmp_path):
+    clock = Clock()
+    registry = Rooms(tmp_path / "rooms.sqlite", clock=clock)  # no clock thread: time is ours
+    old = use_rooms(registry)
+    try:
+        room, facilitator = registry.create("dumping", deadline_seconds=60)
+        us = join(room.code, "United States government")
+        wait_until(lambda: us.path.startswith("/room/seat"))
+        join(room.code, "Dominant supplier")
+        room.start(facilitator)
+        wait_until(lambda: not button(us.rc, "Decide").disabled)
+        clock.advance(61)  # the deadline passes before the clock closes the round
+        button(us.rc, "Decide").click()
+        wait_until(lambda: "the deadline for round 1 has passed" in us.alerts())
+        assert room.pending == {} and room.quarter == 0
+        registry.tick()  # the round closes: the seat played the computer's move
+        assert room.quarter == 1 and room.decisions[0].by == "computer"
+        wait_until(lambda: "The computer (for you): no change" in us.texts())  # its default
+        us.close()
+    finally:
+        use_rooms(old)
+        registry.close()
+
+
 def test_players_join_free_seats_by_code_and_a_taken_seat_is_refused(rooms):
     host = create_room(rooms)
     code = host.params()["room"]
@@ -111,12 +170,12 @@ def test_players_join_free_seats_by_code_and_a_taken_seat_is_refused(rooms):
     wait_until(lambda: us.path.startswith("/room/seat"))
     supplier = join(code, "Dominant supplier", typed=False)
     wait_until(lambda: supplier.path.startswith("/room/seat"))
-    assert rooms.room(code).lobby()["US"] == "taken"
+    assert rooms.room(code).lobby()["US"] == "full"
     assert "United States government" in us.texts()
 
     late = Tab(f"/room?room={code}")
     (taken,) = buttons(late.rc, "United States government")
-    assert taken.disabled and "taken" in late.texts()
+    assert taken.disabled and "1/1, full" in late.texts()
     assert "governments 1/5 taken, supplier 1/1 taken" in late.texts()
     rooms.room(code).join("JP")  # someone else is quicker: the page still offers it
     button(late.rc, "Japanese government").click()
@@ -146,7 +205,7 @@ def test_a_decision_is_echoed_and_the_console_shows_who_decided(rooms):
     (duty,) = [w for w in us.rc.find(v.Slider).widgets if "Anti-dumping duty" in w.label]
     duty.v_model = 30
     button(us.rc, "Decide").click()
-    assert "Your decision for round 1: anti-dumping duty 30 %" in us.alerts()
+    wait_until(lambda: "Your decision for round 1: anti-dumping duty 30 %" in us.alerts())
     assert room.pending["US"] == {"governments.US.duty": pytest.approx(0.3)}
     wait_until(lambda: "United States government: decided" in host.texts())
     assert "Dominant supplier: waiting" in host.texts()

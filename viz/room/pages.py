@@ -19,19 +19,28 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import ipywidgets
 import numpy as np
 import segno
 import solara
 from mesa.visualization.solara_viz import UserInputs
 from solara.server import kernel_context
 
-from market import lever_map
+from market import ScenarioError, lever_map
 from viz.charts import CAPTION, Dashboard
 from viz.components import CSS as GAME_CSS
-from viz.game import ROUNDS, Game, recorded_arrays, scenario_choices
+from viz.game import ROUNDS, Choice, Game, parse_upload, recorded_arrays, scenario_choices
 from viz.levers import SHOCKS
 from viz.live import FEED_STYLE, LiveView, feed_html
-from viz.room.room import GOVERNMENT_SEATS, SEATS, Room, RoomError, describe, seat_levers
+from viz.room.room import (
+    GOVERNMENT_SEATS,
+    MAX_SEAT_PLAYERS,
+    SEATS,
+    Room,
+    RoomError,
+    describe,
+    seat_levers,
+)
 from viz.room.server import rooms
 from viz.settings import DEFAULT_HOST, DEFAULT_PORT
 
@@ -43,7 +52,6 @@ SEAT_NAMES = {
     "TH": "Thai government",
     "supplier": "Dominant supplier",
 }
-LOBBY_WORDS = {"free": "free", "taken": "taken", "computer": "the computer plays it"}
 BASE_URL_ENV = "MINERALS_URL"  # how players reach this server, when the page cannot tell
 BIG = {"font-size": "1.6em", "font-weight": "bold"}
 
@@ -114,13 +122,13 @@ def record_zip(room: Room) -> bytes:
     return buffer.getvalue()
 
 
-def decided(room: Room) -> dict[str, str]:
-    """Each seat this round as the projector shows it: decided, waiting or the computer's."""
-    with room.lock:
-        return {
-            seat: "decided" if seat in room.pending else "waiting" if state == "taken" else state
-            for seat, state in room.lobby().items()
-        }
+def role_places(places: dict[str, tuple[int, int]]) -> str:
+    """'governments 3/5 taken, supplier 0/1 taken': each role's players over its places."""
+    sides = {"governments": GOVERNMENT_SEATS, "supplier": ("supplier",)}
+    return ", ".join(
+        f"{side} {sum(places[s][0] for s in seats)}/{sum(places[s][1] for s in seats)} taken"
+        for side, seats in sides.items()
+    )
 
 
 # --- following a room ----------------------------------------------------------------------------
@@ -242,11 +250,15 @@ def Leaderboard(room: Room) -> None:
 def HostPage() -> None:
     """The facilitator creates a room, then lands on its console."""
     router = solara.use_router()
-    choices = solara.use_memo(scenario_choices, [])
-    scenario = solara.use_reactive(next(iter(choices)))
+    named = solara.use_memo(scenario_choices, [])
+    uploaded = solara.use_reactive({})  # this page's uploaded scenarios, by their choice key
+    uploads = solara.use_reactive(0)
+    choices = {**named, **uploaded.value}
+    scenario = solara.use_reactive(next(iter(named)))
     seed = solara.use_reactive(1)
     length = solara.use_reactive(next(iter(ROUNDS)))
     deadline = solara.use_reactive(120)
+    team = solara.use_reactive(1)
     open_seats = solara.use_reactive(list(SEATS))
     error = solara.use_reactive("")
 
@@ -258,24 +270,53 @@ def HostPage() -> None:
                 ROUNDS[length.value],
                 deadline.value,
                 tuple(open_seats.value),
+                team.value,
             )
             router.push(link("console", room=room.code, console=token))
 
         attempt(error, made)
+
+    def upload(value: Any) -> None:
+        if not value:
+            return
+        item = value[0]
+
+        def read() -> None:
+            try:
+                tree = parse_upload(item["name"], bytes(item["content"]))
+            except ScenarioError as err:
+                raise RoomError(str(err)) from None
+            key = f"uploaded: {tree['name']}"
+            uploaded.value = {**uploaded.value, key: Choice(key, tree, "your uploaded file")}
+            scenario.value = key
+
+        attempt(error, read)
+        uploads.value += 1  # a fresh upload button, so the same file can be sent again
 
     def toggle_seat(seat: str, on: bool) -> None:
         chosen = set(open_seats.value) | {seat} if on else set(open_seats.value) - {seat}
         open_seats.value = [s for s in SEATS if s in chosen]
 
     solara.Title("Create a room: Mineral Markets Game")
+    solara.Style(CSS)
     with solara.Card("Create a workshop room", classes=["room-host"], style={"max-width": "640px"}):
         solara.Select("Scenario", value=scenario, values=list(choices))
         solara.Text(choices[scenario.value].description, style={"font-size": "0.9em"})
+        ipywidgets.FileUpload.element(
+            accept=".toml",
+            multiple=False,
+            description="Upload scenario (.toml)",
+            on_value=upload,
+            layout=ipywidgets.Layout(width="auto"),
+        ).key(f"room-upload-{uploads.value}")
         solara.InputInt("Seed", value=seed)
         with solara.ToggleButtonsSingle(value=length, dense=True):
             for label in ROUNDS:
                 solara.Button(label, value=label)
         solara.InputInt("Decision deadline, seconds (10 to 3,600)", value=deadline)
+        solara.InputInt(
+            f"Players per seat (1 to {MAX_SEAT_PLAYERS}; a team shares a seat)", value=team
+        )
         solara.Text("Seats open to players (the computer plays the rest):")
         with solara.Row(style={"flex-wrap": "wrap"}):
             for seat in SEATS:
@@ -314,13 +355,8 @@ def JoinPage() -> None:
             solara.Error(missing, classes=["room-error"])
         if room is None:
             return
-        lobby = room.lobby()
-        taken = sum(lobby[s] == "taken" for s in GOVERNMENT_SEATS)
-        solara.Text(
-            f"Room {room.code}: governments {taken}/{len(GOVERNMENT_SEATS)} taken, "
-            f"supplier {int(lobby['supplier'] == 'taken')}/1 taken",
-            classes=["room-lobby"],
-        )
+        lobby, places = room.lobby(), room.places()
+        solara.Text(f"Room {room.code}: {role_places(places)}", classes=["room-lobby"])
         solara.InputText("Your name (optional)", value=name)
         for seat, state in lobby.items():
             with solara.Row(style={"align-items": "center"}):
@@ -331,7 +367,10 @@ def JoinPage() -> None:
                     color="primary" if state == "free" else None,
                     classes=["seat-choice"],
                 )
-                solara.Text(LOBBY_WORDS[state], classes=[f"seat-{state}"])
+                held, capacity = places[seat]
+                words = "the computer plays it" if state == "computer" else f"{held}/{capacity}"
+                words += ", full" if state == "full" else ""
+                solara.Text(words, classes=[f"seat-{state}"])
         if error.value:
             solara.Error(error.value, classes=["room-error"])
 
@@ -489,7 +528,7 @@ def Projector(room: Room) -> None:
                 solara.Column(children=[live.feed], style=FEED_STYLE)
             with solara.Column():
                 solara.Text("This round", style={"font-weight": "bold"})
-                for seat, state in decided(room).items():
+                for seat, state in room.decided().items():
                     solara.Text(f"{SEAT_NAMES[seat]}: {state}", classes=[f"decided-{state}"])
 
 

@@ -51,6 +51,7 @@ class Rooms:
         round_quarters: int = 1,
         deadline_seconds: float = 120.0,
         open_seats: tuple[str, ...] | list[str] = SEATS,
+        seat_players: int = 1,
     ) -> tuple[Room, str]:
         """A new room with a code no other room here holds, saved at once; returns it and the
         facilitator's token."""
@@ -58,7 +59,13 @@ class Rooms:
             taken = set(self.rooms) | set(self.store.codes(include_closed=True))
             while True:
                 room, token = Room.create(
-                    scenario, seed, round_quarters, deadline_seconds, open_seats, clock=self.clock
+                    scenario,
+                    seed,
+                    round_quarters,
+                    deadline_seconds,
+                    open_seats,
+                    clock=self.clock,
+                    seat_players=seat_players,
                 )
                 if room.code not in taken:
                     break

@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ MEMBER_LEVER = Lever("governments.*.member", "Stay in the response group", "bool
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 MAX_MESSAGE = 500
+MAX_SEAT_PLAYERS = 10  # a team at one seat: a class of 40 fills six seats of 7
 
 # lobby: seats fill, no round yet; running: a round is open and its clock runs; paused: the
 # clock is stopped with `remaining` seconds left; finished: the market has played its quarters;
@@ -101,14 +102,29 @@ def token_hash(token: str) -> str:
 
 @dataclass
 class Seat:
+    """A role at the table, held by one player or a team that decides together (any member's
+    decision is the seat's; a later one replaces it)."""
+
     name: str
-    open: bool  # the facilitator opened it to players; a closed seat is always the computer's
-    token_hash: str = ""  # "" while no player holds it
-    player: str = ""
+    capacity: int  # players who may hold it; 0: closed to players, the computer's for good
+    holders: dict[str, str] = field(default_factory=dict)  # token hash -> player's name
+
+    @property
+    def open(self) -> bool:
+        return self.capacity > 0
 
     @property
     def taken(self) -> bool:
-        return bool(self.token_hash)
+        return bool(self.holders)
+
+    @property
+    def full(self) -> bool:
+        return len(self.holders) >= self.capacity
+
+    @property
+    def players(self) -> str:
+        """The holders' names as the leaderboard shows them."""
+        return ", ".join(name or "player" for name in self.holders.values())
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,7 @@ class Settings:
     open_seats: tuple[str, ...]
     facilitator_hash: str
     created: float
+    seat_players: int = 1  # players who may share a seat (a team)
 
 
 @dataclass(frozen=True)
@@ -203,7 +220,10 @@ class Room:
         self.changed = threading.Condition(self.lock)
         self.version = 0
         self.listeners: list[Listener] = []
-        self.seats = {name: Seat(name, name in settings.open_seats) for name in SEATS}
+        self.seats = {
+            name: Seat(name, settings.seat_players if name in settings.open_seats else 0)
+            for name in SEATS
+        }
         self.status = "lobby"
         self.round = 1  # the round open for decisions (the next one, in the lobby)
         self.deadline: float | None = None
@@ -228,6 +248,7 @@ class Room:
         open_seats: tuple[str, ...] | list[str] = SEATS,
         code: str | None = None,
         clock: Clock = time.time,
+        seat_players: int = 1,
     ) -> tuple[Room, str]:
         """A new room in the lobby and the facilitator's token (shown once, never stored)."""
         source = scenario if isinstance(scenario, str) else copy.deepcopy(dict(scenario))
@@ -244,6 +265,12 @@ class Room:
         unknown = [s for s in open_seats if s not in SEATS]
         if unknown or not open_seats:
             raise RoomError(f"open seats: choose from {', '.join(SEATS)}")
+        if (
+            isinstance(seat_players, bool)
+            or not isinstance(seat_players, int)
+            or not 1 <= seat_players <= MAX_SEAT_PLAYERS
+        ):
+            raise RoomError(f"players per seat: from 1 to {MAX_SEAT_PLAYERS}")
         token = new_token()
         settings = Settings(
             normal_code(code) if code else new_code(),
@@ -254,6 +281,7 @@ class Room:
             tuple(s for s in SEATS if s in open_seats),
             token_hash(token),
             clock(),
+            seat_players,
         )
         return cls(settings, clock), token
 
@@ -274,8 +302,8 @@ class Room:
             room.model.apply("quarters", full)
         for changes in room.moves.get(quarter + 1, ()):  # shocks made in the open round
             room._apply(changes)
-        for name, (hashed, player) in state["seats"].items():
-            room.seats[name].token_hash, room.seats[name].player = hashed, player
+        for name, hashed, player in state["holders"]:
+            room.seats[name].holders[hashed] = player
         room.status = state["status"]
         room.round = int(state["round"])
         room.pending = {s: dict(c) for s, c in state["pending"].items()}
@@ -321,12 +349,18 @@ class Room:
         return math.ceil(self.quarters / self.settings.round_quarters)
 
     def lobby(self) -> dict[str, str]:
-        """Each seat as the join page lists it: 'free', 'taken' or 'computer'."""
+        """Each seat as the join page lists it: 'free' (room for a player), 'full' or
+        'computer' (not open to players)."""
         with self.lock:
             return {
-                s.name: "taken" if s.taken else "free" if s.open else "computer"
+                s.name: "computer" if not s.open else "full" if s.full else "free"
                 for s in self.seats.values()
             }
+
+    def places(self) -> dict[str, tuple[int, int]]:
+        """Each seat's players and how many may hold it, (2, 7) shown as 2/7."""
+        with self.lock:
+            return {s.name: (len(s.holders), s.capacity) for s in self.seats.values()}
 
     def seconds_left(self) -> float | None:
         with self.lock:
@@ -336,14 +370,27 @@ class Room:
                 return None
             return max(self.deadline - self.clock(), 0.0)
 
+    def decided(self) -> dict[str, str]:
+        """Each seat this round: 'decided', 'waiting' (its players have yet to decide) or
+        'computer' (no player holds it); the projector shows it to the whole room."""
+        with self.lock:
+            return {
+                s.name: "decided"
+                if s.name in self.pending
+                else "waiting"
+                if s.taken
+                else "computer"
+                for s in self.seats.values()
+            }
+
     def occupied(self) -> list[str]:
         return [s.name for s in self.seats.values() if s.taken]
 
     # --- players -------------------------------------------------------------------------------
 
     def join(self, seat: str, player: str = "") -> str:
-        """Take a free seat; returns the token that is the seat's key (kept in the player's
-        link). Raises RoomError for a seat that is not open or already taken."""
+        """Take a place at a seat; returns the token that is the player's key to it (kept in
+        their link). Raises RoomError for a seat that is not open or full."""
         with self.lock:
             self._refuse_if_closed()
             if seat not in self.seats:
@@ -351,10 +398,15 @@ class Room:
             chosen = self.seats[seat]
             if not chosen.open:
                 raise RoomError(f"the {seat} seat is not open in this room: the computer plays it")
-            if chosen.taken:
-                raise RoomError(f"the {seat} seat is taken: choose a free one")
+            if chosen.full:
+                if chosen.capacity == 1:
+                    raise RoomError(f"the {seat} seat is taken: choose a free one")
+                raise RoomError(
+                    f"the {seat} seat is full ({chosen.capacity} of {chosen.capacity} players): "
+                    "choose another"
+                )
             token = new_token()
-            chosen.token_hash, chosen.player = token_hash(token), str(player).strip()[:40]
+            chosen.holders[token_hash(token)] = " ".join(str(player).split())[:40]
             self._touch()
             return token
 
@@ -364,7 +416,7 @@ class Room:
         hashed = token_hash(token)
         with self.lock:
             for seat in self.seats.values():
-                if seat.taken and hmac.compare_digest(seat.token_hash, hashed):
+                if any(hmac.compare_digest(held, hashed) for held in seat.holders):
                     return seat.name
         raise RoomError("this link holds no seat in this room any more: join again")
 
@@ -502,26 +554,18 @@ class Room:
             return note
 
     def who_decided(self, token: str) -> dict[str, str]:
-        """Each seat this round: 'decided', 'waiting' (a player yet to decide) or 'computer'."""
-        with self.lock:
-            self.check_facilitator(token)
-            return {
-                s.name: "decided"
-                if s.name in self.pending
-                else "waiting"
-                if s.taken
-                else "computer"
-                for s in self.seats.values()
-            }
+        """The console's `decided`, for the facilitator."""
+        self.check_facilitator(token)
+        return self.decided()
 
     def hand_to_computer(self, token: str, seat: str) -> None:
-        """Free a seat: its token stops working, the computer plays it from this round and
-        another player may take it."""
+        """Free a seat: its players' tokens stop working, the computer plays it from this round
+        and other players may take it."""
         with self.lock:
             self.check_facilitator(token)
             if seat not in self.seats or not self.seats[seat].taken:
                 raise RoomError(f"no player holds the {seat} seat")
-            self.seats[seat].token_hash = self.seats[seat].player = ""
+            self.seats[seat].holders.clear()
             self.pending.pop(seat, None)
             self._touch()
             if self.status == "running" and self.occupied() and not self._waiting():
@@ -577,7 +621,7 @@ class Room:
             for seat in self.seats.values():
                 score = scores[seat_role(seat.name)]
                 if score is not None:
-                    who = (seat.player or "player") if seat.taken else "computer"
+                    who = seat.players if seat.taken else "computer"
                     rows.append(Standing(seat.name, who, score.points, score.reference_points))
             return sorted(rows, key=lambda r: -r.gap)
 

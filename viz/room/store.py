@@ -26,10 +26,10 @@ CREATE TABLE IF NOT EXISTS rooms (
     round_quarters INTEGER NOT NULL, deadline_seconds REAL NOT NULL, open_seats TEXT NOT NULL,
     facilitator_hash TEXT NOT NULL, created REAL NOT NULL, status TEXT NOT NULL,
     round INTEGER NOT NULL, quarter INTEGER NOT NULL, deadline REAL, remaining REAL,
-    saved REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS seats (
+    saved REAL NOT NULL, seat_players INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS holders (
     code TEXT NOT NULL, seat TEXT NOT NULL, token_hash TEXT NOT NULL, player TEXT NOT NULL,
-    PRIMARY KEY (code, seat));
+    PRIMARY KEY (code, token_hash));
 CREATE TABLE IF NOT EXISTS pending (
     code TEXT NOT NULL, round INTEGER NOT NULL, seat TEXT NOT NULL, changes TEXT NOT NULL,
     PRIMARY KEY (code, seat));
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS moves (
     code TEXT NOT NULL, quarter INTEGER NOT NULL, seq INTEGER NOT NULL, changes TEXT NOT NULL,
     PRIMARY KEY (code, quarter, seq));
 """
-CHILDREN = ("seats", "pending", "decisions", "shocks", "messages", "moves")
+CHILDREN = ("holders", "pending", "decisions", "shocks", "messages", "moves")
 
 
 def default_path() -> Path:
@@ -71,6 +71,27 @@ class Store:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring a file written before seats took teams up to date: one holder a seat, kept."""
+        db = self._db
+        columns = [row[1] for row in db.execute("PRAGMA table_info(rooms)")]
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if "seat_players" not in columns:
+                db.execute("ALTER TABLE rooms ADD COLUMN seat_players INTEGER NOT NULL DEFAULT 1")
+            if "seats" in tables:
+                db.execute(
+                    "INSERT OR IGNORE INTO holders SELECT code, seat, token_hash, player "
+                    "FROM seats WHERE token_hash != ''"
+                )
+                db.execute("DROP TABLE seats")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -80,7 +101,11 @@ class Store:
         """Write the room whole in one transaction (call with the room's lock held)."""
         s, code = room.settings, room.code
         rows = {
-            "seats": [(code, x.name, x.token_hash, x.player) for x in room.seats.values()],
+            "holders": [
+                (code, x.name, hashed, player)
+                for x in room.seats.values()
+                for hashed, player in x.holders.items()
+            ],
             "pending": [(code, room.round, seat, _json(c)) for seat, c in room.pending.items()],
             "decisions": [
                 (code, i, d.round, d.quarter, d.seat, d.by, _json(d.changes), d.text, d.at)
@@ -115,7 +140,7 @@ class Store:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    "INSERT OR REPLACE INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO rooms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         code,
                         _json(s.source),
@@ -131,6 +156,7 @@ class Store:
                         room.deadline,
                         room.remaining,
                         time.time(),
+                        s.seat_players,
                     ),
                 )
                 for table in CHILDREN:
@@ -162,11 +188,11 @@ class Store:
                     f"SELECT * FROM {table} WHERE code = ? ORDER BY {order}", (code,)
                 ).fetchall()
 
-            seats, pending = rows("seats", "seat"), rows("pending", "seat")
+            holders, pending = rows("holders", "seat, rowid"), rows("pending", "seat")
             decisions, shocks = rows("decisions"), rows("shocks")
             messages, moves = rows("messages"), rows("moves", "quarter, seq")
         (_, scenario, seed, length, deadline, open_seats, hashed, created) = row[:8]
-        status, round_no, quarter, _, remaining, _ = row[8:]
+        status, round_no, quarter, _, remaining, _, seat_players = row[8:]
         settings = Settings(
             code,
             json.loads(scenario),
@@ -176,6 +202,7 @@ class Store:
             tuple(json.loads(open_seats)),
             hashed,
             created,
+            seat_players,
         )
         made: dict[int, list[dict[str, Any]]] = {}
         for _, q, _, changes in moves:
@@ -185,7 +212,7 @@ class Store:
             "round": round_no,
             "quarter": quarter,
             "remaining": remaining,
-            "seats": {seat: (token, player) for _, seat, token, player in seats},
+            "holders": [(seat, token, player) for _, seat, token, player in holders],
             "pending": {seat: json.loads(changes) for _, _, seat, changes in pending},
             "decisions": [
                 Decision(r, q, seat, by, json.loads(c), text, at)
