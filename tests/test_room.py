@@ -7,10 +7,12 @@ import io
 import json
 import sqlite3
 import time
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 import viz.room.store
 from market.play import play
@@ -373,14 +375,18 @@ def test_the_record_holds_every_decision_shock_and_message(rooms):
     room.decide(us, {"governments.US.duty": 0.25}, 1)
     room.shock(facilitator, "export_ban")
     room.decide(us, {"governments.US.member": False}, 2)
-    files = room.record()
+    with zipfile.ZipFile(io.BytesIO(room.record_zip())) as archive:  # the one download
+        files = {name: archive.read(name) for name in archive.namelist()}
     assert sorted(name.rsplit("-", 1)[-1] for name in files) == [
+        "charts.png",
         "decisions.csv",
         "leaderboard.csv",
         "messages.csv",
         "quarterly.csv",
         "shocks.csv",
     ]
+    charts = Image.open(io.BytesIO(files.pop(f"dumping-seed1-room{room.code}-charts.png")))
+    assert charts.size == (1875, 960)  # the charts at print resolution
     table = {name.rsplit("-", 1)[-1]: pd.read_csv(io.BytesIO(data)) for name, data in files.items()}
     decisions = table["decisions.csv"]
     assert len(decisions) == 2 * len(SEATS)  # every seat, every round

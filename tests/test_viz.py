@@ -542,6 +542,28 @@ def test_charts_draw_the_history_once_and_then_only_each_new_quarter():
     assert image.size == (900, 460) and image.mode == "RGB"
 
 
+@pytest.mark.parametrize("scenario", ["dumping", "export-restriction", "coordinated-response"])
+def test_no_line_runs_under_a_legend(scenario):
+    """A legend box is opaque: a price spike drawn under it would vanish from the chart."""
+    game = Game(scenario, seed=1)
+    board = Dashboard()
+    for _ in range(game.quarters):
+        game.step()
+        board.png(game)
+    renderer = board.canvas.get_renderer()
+    for trace, line in board.lines.items():
+        name = "capacity" if trace.panel == "producers" else trace.panel
+        legend = board.legends.get(name)
+        y = line.get_ydata()
+        if legend is None or not np.isfinite(y).any():
+            continue
+        points = line.get_transform().transform(np.column_stack([line.get_xdata(), y]))
+        points = points[np.isfinite(points[:, 1])]
+        box = legend.get_window_extent(renderer)
+        under = (points[:, 0] >= box.x0) & (points[:, 0] <= box.x1) & (points[:, 1] >= box.y0)
+        assert not under.any(), f"{trace.label} runs under the {name} legend"
+
+
 def test_the_quick_png_holds_exactly_the_canvas_pixels():
     rgba = np.random.default_rng(1).integers(0, 255, (7, 5, 4), dtype=np.uint8)
     decoded = np.asarray(Image.open(io.BytesIO(fast_png(rgba))))

@@ -112,6 +112,14 @@ def _compact(value: float, _pos: object = None) -> str:
     return f"{value:g}"
 
 
+def projector_dashboard() -> Dashboard:
+    """The charts for a projector at 1280x720: a narrower figure in inches drawn at more dots
+    per inch, so shown across the screen's width every text is at least 12 px high (the
+    smallest, the legends' 7 pt, at 1,264/9.6 = 132 px an inch) and the figure fits under a
+    header on the screen."""
+    return Dashboard(dpi=132, size=(9.6, 4.3))
+
+
 class Dashboard:
     """The charts of one game. `live` figures keep their lines animated for blitting; an
     export figure (live=False) draws everything in one go."""
@@ -131,6 +139,7 @@ class Dashboard:
         self.drawn = -1  # quarters drawn in the last image
         self.image = b""
         self.full_draws = 0
+        self.clear: dict[str, float] = {}
 
     # --- building ------------------------------------------------------------------------------
 
@@ -215,8 +224,9 @@ class Dashboard:
                     drawstyle="steps-mid" if trace.steps else "default",
                 )
                 self.ghosts.append(line)
-        self._initial_limits(game)
         self._legends(ghost.label if ghost is not None else None)
+        self._clear_of_legends()
+        self._initial_limits(game)
         role = "" if game.role == "watch" else f", played as the {game.role}"
         mineral = game.model.spec.params.get("mineral", "")
         self.title.set_text(f"{game.scenario_name}: {mineral}, seed {game.seed}{role}")
@@ -253,6 +263,16 @@ class Dashboard:
             framealpha=1.0,
         )
 
+    def _clear_of_legends(self) -> None:
+        """The share of each panel's height below its legend: a line drawn higher would run
+        under the legend's opaque box and vanish, so the limits keep the data under it."""
+        renderer = self.canvas.get_renderer()
+        self.clear = {}
+        for name, legend in self.legends.items():
+            panel = self.axes[name].get_window_extent(renderer)
+            box = legend.get_window_extent(renderer)
+            self.clear[name] = min(max((box.y0 - panel.y0) / panel.height - 0.03, 0.3), 1.0)
+
     def _initial_limits(self, game: Game) -> None:
         """Limits that the game is unlikely to outgrow, from what it starts with: each growth
         costs a full draw."""
@@ -263,15 +283,15 @@ class Dashboard:
         can_act = model.response_group.response != "none"
         floors = [g.floor_price for g in governments if can_act]
         price_top = max(
-            model.demand.reference_price * 1.6,
-            float(model.producers.cash_cost.max(initial=0.0)) * 1.3,
-            max(floors, default=0.0) * 1.2,
+            model.demand.reference_price * 1.1,
+            float(model.producers.cash_cost.max(initial=0.0)) * 1.1,
+            max(floors, default=0.0) * 1.05,
         )
         # Room for each producer's next expansion.
         book = model.producers
-        capacity_top = float((book.capacity + book.expansion).sum()) / 1000 * 1.3
+        capacity_top = float((book.capacity + book.expansion).sum()) / 1000 * 1.1
         stock = sum(max(g.stockpile, g.stockpile_target()) for g in governments)
-        stock_top = max(stock * 1.5, 500.0)
+        stock_top = max(stock * 1.2, 400.0)
         # Spending is bounded by the budgets in play: the supplier's sacrifice by its budget,
         # the allies' cost by their floor and stockpile budgets.
         budgets = sum(g.floor_budget + g.stockpile_budget for g in governments)
@@ -283,7 +303,7 @@ class Dashboard:
             "money": money_top,
         }
         for name, top in tops.items():
-            self.axes[name].set_ylim(0, nice_ceiling(top))
+            self.axes[name].set_ylim(0, nice_ceiling(top / self.clear.get(name, 1.0)))
         if game.ghost is not None:
             self._grow(game.ghost.series)
 
@@ -300,8 +320,9 @@ class Dashboard:
             low = min(float(v.min()) for v in values if len(v))
             high = max(float(v.max()) for v in values if len(v))
             bottom, top = self.axes[name].get_ylim()
+            clear = self.clear.get(name, 1.0)
             # Twice the need: an axis that grows at all grows once or twice a game, not often.
-            new_top = nice_ceiling(high * 2) if high > top else top
+            new_top = nice_ceiling(max(high * 2, high / clear)) if high > top * clear else top
             new_bottom = -nice_ceiling(-low * 2) if low < bottom else bottom
             if (new_bottom, new_top) != (bottom, top):
                 self.axes[name].set_ylim(new_bottom, new_top)

@@ -38,9 +38,9 @@ def feed_html(feed: list[FeedEntry]) -> str:
 class LiveView:
     """One tab's live widgets and the dashboard that draws its charts."""
 
-    def __init__(self) -> None:
+    def __init__(self, board: Dashboard | None = None) -> None:
         self.lock = threading.Lock()
-        self.board = Dashboard()
+        self.board = board or Dashboard()
         self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%"))
         self.image.add_class("game-charts")
         self.quarter = v.Html(tag="span", children=[""], class_="game-quarter")

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import html
-import io
 import os
 import threading
-import zipfile
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import ipywidgets
-import numpy as np
 import segno
 import solara
 from mesa.visualization.solara_viz import UserInputs
 from solara.server import kernel_context
 
 from market import ScenarioError, lever_map
-from viz.charts import CAPTION, Dashboard
+from viz.charts import CAPTION, projector_dashboard
 from viz.components import CSS as GAME_CSS
-from viz.game import ROUNDS, Choice, Game, parse_upload, recorded_arrays, scenario_choices
+from viz.game import ROUNDS, Choice, parse_upload, scenario_choices
 from viz.levers import SHOCKS
 from viz.live import FEED_STYLE, LiveView, feed_html
 from viz.room.room import (
@@ -38,6 +35,7 @@ from viz.room.room import (
     SEATS,
     Room,
     RoomError,
+    RoomMarket,
     describe,
     seat_levers,
 )
@@ -111,15 +109,6 @@ def find_room(code: str, closed: bool = False) -> tuple[Room | None, str]:
         return registry.room(code), ""
     except RoomError as err:
         return None, str(err)
-
-
-def record_zip(room: Room) -> bytes:
-    """The room's record (`Room.record`'s CSV files) in one zip for the debrief."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in room.record().items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def role_places(places: dict[str, tuple[int, int]]) -> str:
@@ -455,81 +444,28 @@ def SeatPage() -> None:
         version  # noqa: B018 (the page follows the room)
 
 
-class RoomMarket:
-    """A room's market as the live charts and feed read a tab's game (`viz.live.LiveView`)."""
-
-    generation = 0
-    ghost = None
-    role = "watch"
-
-    def __init__(self, room: Room) -> None:
-        self.room = room
-
-    @property
-    def model(self) -> Any:
-        return self.room.model
-
-    @property
-    def quarter(self) -> int:
-        return self.room.quarter
-
-    @property
-    def quarters(self) -> int:
-        return self.room.quarters
-
-    @property
-    def finished(self) -> bool:
-        return self.room.status == "finished"
-
-    @property
-    def scenario_name(self) -> str:
-        return self.room.model.spec.name
-
-    @property
-    def seed(self) -> int:
-        return self.room.settings.seed
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        with self.room.lock:
-            return recorded_arrays(self.room.model.recorder)
-
-    def feed(self) -> list:
-        with self.room.lock:
-            return [*self.room.room_feed(), *self.room.model.feed]
-
-    def status(self) -> str:
-        with self.room.lock:
-            if not self.model.recorder.latest:
-                return "waiting for the first round"
-            return Game.status(self)  # type: ignore[arg-type]  # reads only .model
-
-
 @solara.component
 def Projector(room: Room) -> None:
-    """The room's market on large charts, the feed, who has decided, and at the end the
-    leaderboard: for a screen at 1280x720."""
+    """The room's market on large charts, who has decided this round and the feed; at the
+    end the leaderboard first. Laid out for a screen at 1280x720 read from the back."""
     version, seconds = use_room(room)
-    live = solara.use_memo(LiveView, [room])
+    live = solara.use_memo(lambda: LiveView(projector_dashboard()), [room])
     market = solara.use_memo(lambda: RoomMarket(room), [room])
-    if live.board.dpi != 100:
-        live.board = Dashboard(dpi=100)  # 1250x640: the charts fill a projector's width
     live.refresh(market)
     version  # noqa: B018
-    with solara.Column(style={"padding": "8px", "gap": "6px"}):
+    with solara.Column(style={"padding": "8px", "gap": "4px"}, classes=["room-projector"]):
         RoomHeader(room, seconds, "Projector")
-        solara.Row(children=[live.flags, live.status])
-        solara.Column(children=[live.image])
-        solara.Text(CAPTION, style={"font-size": "0.95em", "color": "#555"})
         if room.status in ("finished", "closed"):
             Leaderboard(room)
-        with solara.Columns([2, 1]):
-            with solara.Column():
-                solara.Text("What happened", style={"font-weight": "bold"})
-                solara.Column(children=[live.feed], style=FEED_STYLE)
-            with solara.Column():
-                solara.Text("This round", style={"font-weight": "bold"})
-                for seat, state in room.decided().items():
-                    solara.Text(f"{SEAT_NAMES[seat]}: {state}", classes=[f"decided-{state}"])
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "18px", "font-size": "1.15em"}):
+            solara.Text("This round:", style={"font-weight": "bold"})
+            for seat, state in room.decided().items():
+                solara.Text(f"{seat} {state}", classes=[f"decided-{state}"])
+            solara.Row(children=[live.flags, live.status])
+        solara.Column(children=[live.image])
+        solara.Text(CAPTION, style={"font-size": "1em", "color": "#555"})
+        solara.Text("What happened", style={"font-weight": "bold", "font-size": "1.2em"})
+        solara.Column(children=[live.feed], style=FEED_STYLE + " font-size: 1.15em;")
 
 
 @solara.component
@@ -646,9 +582,9 @@ def Console(room: Room, token: str) -> None:
                     solara.Button("Send message", on_click=send)
                 with solara.Card("End"), solara.Row(style={"flex-wrap": "wrap"}):
                     solara.FileDownload(
-                        lambda: record_zip(room),
+                        room.record_zip,
                         filename=f"room-{room.code}-record.zip",
-                        label="Room record (CSV, zip)",
+                        label="Room record (charts and tables, zip)",
                         mime_type="application/zip",
                     )
                     solara.Button(

@@ -14,11 +14,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import io
 import json
 import math
 import secrets
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +32,9 @@ from market import MineralMarket, ScenarioError, load_scenario
 from market.feed import FeedEntry, entry
 from market.play import play
 from market.scenarios import Scenario
+from viz.charts import export_png
 from viz.game import (
+    Game,
     Score,
     check_changes,
     csv_bytes,
@@ -655,8 +659,9 @@ class Room:
             return quarterly_table(self.model, self.room_feed())
 
     def record(self) -> dict[str, bytes]:
-        """The whole room for the debrief, as CSV files by name: the quarterly table, every
-        seat's decision each round, every shock and message, and the final standings."""
+        """The whole room for the debrief, files by name: the charts (PNG) and, as CSV, the
+        quarterly table, every seat's decision each round, every shock and message, and the
+        standings."""
         with self.lock:
             decisions = pd.DataFrame(
                 [
@@ -705,12 +710,21 @@ class Room:
             )
             name = f"{self.model.spec.name}-seed{self.settings.seed}-room{self.code}"
             return {
+                f"{name}-charts.png": export_png(RoomMarket(self)),
                 f"{name}-quarterly.csv": csv_bytes(self.timeseries()),
                 f"{name}-decisions.csv": csv_bytes(decisions),
                 f"{name}-shocks.csv": csv_bytes(shocks),
                 f"{name}-messages.csv": csv_bytes(messages),
                 f"{name}-leaderboard.csv": csv_bytes(board),
             }
+
+    def record_zip(self) -> bytes:
+        """`record` in one zip: the debrief's single download."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in self.record().items():
+                archive.writestr(name, data)
+        return buffer.getvalue()
 
     # --- inside ------------------------------------------------------------------------------
 
@@ -800,3 +814,52 @@ def describe(seat: str, changes: Mapping[str, Any]) -> str:
     """'price floor 110 USD/kg; anti-dumping duty 30 %' for one seat's changes."""
     levers = seat_levers(seat)
     return "; ".join(phrase(levers[key], key, value) for key, value in changes.items())
+
+
+class RoomMarket:
+    """A room's market as the live charts and feed read a tab's game (`viz.live.LiveView`)."""
+
+    generation = 0
+    ghost = None
+    role = "watch"
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+
+    @property
+    def model(self) -> Any:
+        return self.room.model
+
+    @property
+    def quarter(self) -> int:
+        return self.room.quarter
+
+    @property
+    def quarters(self) -> int:
+        return self.room.quarters
+
+    @property
+    def finished(self) -> bool:
+        return self.room.status == "finished"
+
+    @property
+    def scenario_name(self) -> str:
+        return self.room.model.spec.name
+
+    @property
+    def seed(self) -> int:
+        return self.room.settings.seed
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        with self.room.lock:
+            return recorded_arrays(self.room.model.recorder)
+
+    def feed(self) -> list:
+        with self.room.lock:
+            return [*self.room.room_feed(), *self.room.model.feed]
+
+    def status(self) -> str:
+        with self.room.lock:
+            if not self.model.recorder.latest:
+                return "waiting for the first round"
+            return Game.status(self)  # type: ignore[arg-type]  # reads only .model
