@@ -243,10 +243,13 @@ def test_the_console_runs_the_room_and_the_projector_shows_the_end(rooms):
     button(host.rc, "Start").click()
     button(host.rc, "Pause").click()
     assert room.status == "paused"
+    wait_until(lambda: "Paused, " in host.texts())  # the header follows the room
     button(host.rc, "Resume").click()
     type_into(field(host, "Message"), "Two minutes to decide")
     button(host.rc, "Send message").click()
     assert room.messages[-1].text == "Two minutes to decide"
+    room.advance(host.params()["console"])
+    wait_until(lambda: "quarter 1 of 40" in projector.texts() and "quarter 1 of 40" in host.texts())
     button(host.rc, "Send shock").click()
     assert room.shocks and room.shocks[-1].shock == "export_ban"
     left = room.seconds_left()

@@ -176,8 +176,9 @@ CSS = GAME_CSS + (
 
 
 @solara.component
-def Countdown(room: Room, seconds: solara.Reactive[int]) -> None:
-    """The round's clock: the only part of a page that moves every second."""
+def Countdown(room: Room, seconds: solara.Reactive[int], version: int) -> None:
+    """The round's clock: the only part of a page that moves every second (and with the room:
+    `version` is among its inputs, so a pause or a new round redraws it)."""
     seconds.value  # noqa: B018
     left = room.seconds_left()
     if room.status == "paused":
@@ -192,8 +193,9 @@ def Countdown(room: Room, seconds: solara.Reactive[int]) -> None:
 
 
 @solara.component
-def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str) -> None:
-    """Which room, whose page, where the game stands and the deadline."""
+def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str, version: int) -> None:
+    """Which room, whose page, where the game stands and the deadline; redrawn with the
+    room's `version` (a component whose inputs stay the same is not redrawn)."""
     with solara.Row(classes=["room-header"], style={"align-items": "baseline", "gap": "16px"}):
         solara.Text(f"Room {room.code}", style=BIG, classes=["room-code"])
         solara.Text(who, style={"font-size": "1.2em"})
@@ -201,12 +203,12 @@ def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str) -> None:
             f"{room.model.spec.name}, quarter {room.quarter} of {room.quarters}",
             classes=["room-quarter"],
         )
-        Countdown(room, seconds)
+        Countdown(room, seconds, version)
 
 
 @solara.component
-def Messages(room: Room) -> None:
-    """The facilitator's messages to the room, newest first."""
+def Messages(room: Room, version: int) -> None:
+    """The facilitator's messages to the room, newest first (redrawn with `version`)."""
     if not room.messages:
         return
     with solara.Card("From the facilitator", classes=["room-messages"]):
@@ -215,8 +217,9 @@ def Messages(room: Room) -> None:
 
 
 @solara.component
-def Leaderboard(room: Room) -> None:
-    """Each seat's score against the computer's play of the same game, best first."""
+def Leaderboard(room: Room, version: int) -> None:
+    """Each seat's score against the computer's play of the same game, best first (redrawn
+    with `version`)."""
     rows = "".join(
         f"<tr><td>{i}</td><td>{html.escape(SEAT_NAMES[r.seat])}</td>"
         f"<td>{html.escape(r.by)}</td><td align='right'>{r.points:,.0f}</td>"
@@ -396,7 +399,7 @@ def SeatPage() -> None:
 
     solara.Style(CSS)
     with solara.Column(style={"padding": "12px", "gap": "8px"}):
-        RoomHeader(room, seconds, SEAT_NAMES[view.seat])
+        RoomHeader(room, seconds, SEAT_NAMES[view.seat], version)
         solara.Text(
             "Your seat's link (it brings you back to this seat): "
             + base_url()
@@ -426,7 +429,7 @@ def SeatPage() -> None:
                     echo = describe(view.seat, view.pending) if view.pending else "no change"
                     solara.Success(f"Your decision for round {view.round}: {echo}")
             with solara.Column():
-                Messages(room)
+                Messages(room, version)
                 if view.last is not None:
                     with solara.Card(f"Round {view.last.round}", classes=["seat-last"]):
                         who = "You" if view.last.by == "player" else "The computer (for you)"
@@ -441,6 +444,8 @@ def SeatPage() -> None:
                             style=BIG,
                         )
                         solara.Text(score.verdict)
+        if room.status in ("finished", "closed"):
+            Leaderboard(room, version)
         version  # noqa: B018 (the page follows the room)
 
 
@@ -454,9 +459,9 @@ def Projector(room: Room) -> None:
     live.refresh(market)
     version  # noqa: B018
     with solara.Column(style={"padding": "8px", "gap": "4px"}, classes=["room-projector"]):
-        RoomHeader(room, seconds, "Projector")
+        RoomHeader(room, seconds, "Projector", version)
         if room.status in ("finished", "closed"):
-            Leaderboard(room)
+            Leaderboard(room, version)
         with solara.Row(style={"flex-wrap": "wrap", "gap": "18px", "font-size": "1.15em"}):
             solara.Text("This round:", style={"font-weight": "bold"})
             for seat, state in room.decided().items():
@@ -504,7 +509,7 @@ def Console(room: Room, token: str) -> None:
 
     solara.Style(CSS)
     with solara.Column(style={"padding": "12px", "gap": "8px"}):
-        RoomHeader(room, seconds, "Facilitator's console")
+        RoomHeader(room, seconds, "Facilitator's console", version)
         if error.value:
             solara.Error(error.value, classes=["room-error"])
         with solara.Columns([1, 2], gutters_dense=True):
@@ -591,7 +596,7 @@ def Console(room: Room, token: str) -> None:
                         "Close the room", color="error", on_click=act(lambda: room.close(token))
                     )
         if room.status in ("finished", "closed"):
-            Leaderboard(room)
+            Leaderboard(room, version)
 
 
 @solara.component
