@@ -20,6 +20,7 @@ import solara
 from viz.components import GameView
 from viz.game import Game
 from viz.room.pages import ROUTES
+from viz.room.reconnect import Layout as RoomLayout
 from viz.settings import configure
 
 configure()
@@ -40,5 +41,5 @@ def Layout(children: list | None = None) -> None:
 
 routes = [
     solara.Route("/", component=Page, layout=Layout),
-    solara.Route("room", children=ROUTES),
+    solara.Route("room", children=ROUTES, layout=RoomLayout),  # reloads after a restart
 ]
