@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := $(VENV)/.assets
 
-.PHONY: run headless assets test lint bench bench-ui bench-sweep clean
+.PHONY: run headless assets test lint bench bench-ui bench-sweep screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (set PYTHON=...)")'
@@ -44,6 +44,10 @@ bench-ui: $(ASSETS)
 
 bench-sweep: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py --large 50
+
+# The pictures in docs/facilitator.md, taken by the browser test of a whole workshop.
+screenshots: $(ASSETS)
+	MINERALS_SCREENSHOTS=docs/img/room $(BIN)/pytest -q tests/browser/test_room_workshop.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

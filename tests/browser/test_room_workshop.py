@@ -140,7 +140,9 @@ def test_a_workshop_facilitator_projector_and_six_phones(chromium, server, tmp_p
     thai.get_by_text("The computer (for you): no change").wait_for(timeout=60_000)
     thai.get_by_text("Your levers for round 2").wait_for(timeout=30_000)
 
-    # round 2: a shock for the whole room reaches every seat's report
+    # round 2: a message and a shock for the whole room reach every seat
+    host.get_by_label("Message").fill("Two minutes: talk to your allies")
+    host.get_by_role("button", name="Send message").click()
     host.get_by_role("button", name="Send shock").click()  # an export ban
     projector.get_by_text("export ban", exact=False).first.wait_for(timeout=30_000)
     for _, page, _, _ in players.values():
@@ -148,6 +150,11 @@ def test_a_workshop_facilitator_projector_and_six_phones(chromium, server, tmp_p
     for _, page, _, _ in players.values():
         page.get_by_text("Your levers for round 3").wait_for(timeout=60_000)
         page.locator(".seat-last").get_by_text("export ban", exact=False).wait_for()
+        page.get_by_text("Round 2: Two minutes: talk to your allies").wait_for()
+    again = players["US"][0].new_page()  # reopening a seat's link returns the seat
+    again.goto(players["US"][3])
+    again.get_by_text("Your levers for round 3").wait_for(timeout=60_000)
+    assert "United States government" in again.locator(".room-header").inner_text()
 
     # round 3: the facilitator closes it; the leaderboard everywhere and the record
     host.get_by_role("button", name="Advance now").click()
