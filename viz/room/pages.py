@@ -165,7 +165,8 @@ def use_room(room: Room | None) -> tuple[int, solara.Reactive[int]]:
 # columns stack, instead of running off the screen's edge.
 CSS = GAME_CSS + (
     ".room-header { flex-wrap: wrap !important; row-gap: 4px; }\n"
-    ".room-seat-link, .room-console-link, .room-join-link { overflow-wrap: anywhere; }\n"
+    ".room-seat-link, .room-console-link, .room-join-link, .room-projector-link "
+    "{ overflow-wrap: anywhere; }\n"
     "@media (max-width: 600px) {\n"
     "  .v-row > .v-col { flex: 0 0 100% !important; max-width: 100% !important; }\n"
     "  .v-row { margin: 0 !important; }\n"
@@ -514,16 +515,22 @@ def Console(room: Room, token: str) -> None:
             solara.Error(error.value, classes=["room-error"])
         with solara.Columns([1, 2], gutters_dense=True):
             with solara.Card("Players join here", classes=["room-invite"]):
-                solara.Text(f"Code {room.code}", style=BIG)
-                solara.Text(join, classes=["room-join-link"])
-                solara.HTML(unsafe_innerHTML=qr_svg(join), classes=["room-qr"])
-                solara.Text(f"Projector: {link('projector', room=room.code)}")
-                solara.Text(
-                    "Your console's link (keep it private; it is your key to this room): "
-                    + base_url()
-                    + link("console", room=room.code, console=token),
-                    classes=["room-console-link"],
-                )
+                projector = base_url() + link("projector", room=room.code)
+                with solara.Column(gap="6px"):
+                    solara.Text(f"Code {room.code}", style=BIG)
+                    solara.Text(join, classes=["room-join-link"])
+                    solara.HTML(unsafe_innerHTML=qr_svg(join), classes=["room-qr"])
+                    solara.HTML(
+                        unsafe_innerHTML=f"Projector: <a href='{html.escape(projector)}' "
+                        f"target='_blank'>{html.escape(projector)}</a>",
+                        classes=["room-projector-link"],
+                    )
+                    solara.Text(
+                        "Your console's link (keep it private; it is your key to this room): "
+                        + base_url()
+                        + link("console", room=room.code, console=token),
+                        classes=["room-console-link"],
+                    )
             with solara.Column(gap="10px"):
                 with solara.Card("Round"), solara.Row(style={"flex-wrap": "wrap"}):
                     status = room.status
