@@ -231,7 +231,7 @@ def Leaderboard(room: Room, version: int) -> None:
         solara.HTML(
             tag="table",
             unsafe_innerHTML="<tr><th></th><th>seat</th><th>played by</th><th>score</th>"
-            f"<th>computer</th></tr>{rows}",
+            f"<th>computer's</th></tr>{rows}",
             style="font-size: 1.3em; border-spacing: 12px 4px;",
         )
 
@@ -464,9 +464,10 @@ def Projector(room: Room) -> None:
         if room.status in ("finished", "closed"):
             Leaderboard(room, version)
         with solara.Row(style={"flex-wrap": "wrap", "gap": "18px", "font-size": "1.15em"}):
-            solara.Text("This round:", style={"font-weight": "bold"})
-            for seat, state in room.decided().items():
-                solara.Text(f"{seat} {state}", classes=[f"decided-{state}"])
+            if room.status in ("running", "paused"):
+                solara.Text(f"Round {room.round}:", style={"font-weight": "bold"})
+                for seat, state in room.decided().items():
+                    solara.Text(f"{seat} {state}", classes=[f"decided-{state}"])
             solara.Row(children=[live.flags, live.status])
         solara.Column(children=[live.image])
         solara.Text(CAPTION, style={"font-size": "1em", "color": "#555"})
