@@ -50,6 +50,8 @@ INDICATORS: dict[str, str] = {
 }
 
 LEDGER: dict[str, str] = {
+    "allied_profit": "allied producers' and recyclers' operating profit this quarter, USD m "
+    "(floor top-ups included)",
     "supply_home": "tonnes sold into the dominant country's own market",
     "supply_allied": "tonnes sold into the allied market by producers, recyclers and the supplier",
     "supply_world": "tonnes sold into the rest of the world",
@@ -141,6 +143,7 @@ def measure(model: MineralMarket) -> dict[str, float | int | bool]:
         "hhi": float((shares**2).sum() * 10_000),
         "campaign_running": model.supplier.mode == "dump",
         "campaign_value": model.supplier.campaign_value,
+        "allied_profit": float(producers.profit.sum() + recyclers.profit.sum()),
         "supply_home": q["supply_home"],
         "supply_allied": q["supply_allied"],
         "supply_world": q["supply_world"],

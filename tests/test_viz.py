@@ -21,7 +21,7 @@ from market.play import play
 from market.schema import field_for
 from viz.charts import TRACES, Dashboard, export_png, fast_png
 from viz.components import GameView
-from viz.game import Game, parse_upload
+from viz.game import Economy, Game, Score, consumer_surplus, parse_upload
 from viz.levers import (
     COALITION_LEVERS,
     COMPARE_LEVERS,
@@ -365,7 +365,7 @@ def test_compare_reads_what_the_finished_run_showed():
     assert game.model.timeseries().equals(play("baseline", seed=1).model.timeseries())
 
 
-def test_the_coalition_is_scored_on_supply_security_against_fiscal_cost():
+def test_the_coalition_is_scored_on_the_allies_welfare_in_money():
     game = Game("dumping", seed=1)
     game.set_role("coalition", round_quarters=4)
     floor = lever("governments.*.floor_price", ROLE_LEVERS["coalition"])
@@ -377,20 +377,81 @@ def test_the_coalition_is_scored_on_supply_security_against_fiscal_cost():
         play_out(game)
     score = game.score()
     assert list(score.parts) == [
-        "allied share of the allied market, %",
-        "allied demand unmet, %",
-        "fiscal cost, USD m",
+        "allied consumers' surplus, USD m",
+        "allied producers' profit, USD m",
+        "governments' net spending, USD m",
+        "unmet demand at the price cap, USD m",
+        "left at the end, USD m",
     ]
-    # The computer's coalition in "dumping" does nothing: no cost, and the attack works.
-    assert score.reference_parts["fiscal cost, USD m"] == 0
-    assert score.parts["fiscal cost, USD m"] > 0
+    # The computer's coalition in "dumping" does nothing: it spends nothing; the floor costs
+    # public money and earns the allied producers more.
+    assert score.reference_parts["governments' net spending, USD m"] == 0
+    assert score.parts["governments' net spending, USD m"] < 0
     assert (
-        score.parts["allied share of the allied market, %"]
-        > score.reference_parts["allied share of the allied market, %"]
+        score.parts["allied producers' profit, USD m"]
+        > score.reference_parts["allied producers' profit, USD m"]
     )
-    share, unmet, cost = score.parts.values()
-    assert score.points == pytest.approx(share - 2 * unmet - cost / 100)
+    assert score.points == pytest.approx(sum(score.parts.values()) / 1000)
     assert "computer" in score.verdict and score.verdict.endswith(".")
+
+
+def test_consumer_surplus_is_the_area_under_the_demand_curve_up_to_the_cap():
+    economy = Economy(elasticity=-0.5, price_cap=400.0)
+    # D(p) = 100 t * (p / 100) ** -0.5; the area from 100 to 400 USD/kg, in USD m
+    exact = 100 * 100**0.5 * (400**0.5 - 100**0.5) / 0.5 / 1000
+    surplus = consumer_surplus(
+        np.array([100.0, 0.0, 100.0]), np.array([100.0, 100.0, 400.0]), economy
+    )
+    assert surplus == pytest.approx([exact, 0.0, 0.0])
+    assert exact == pytest.approx(20.0)  # 1,000 t x 2 (sqrt 400 - sqrt 100) USD/kg
+
+
+def _played(scenario: str, role: str, plan: dict[int, dict[str, float | str]]) -> Score:
+    """A role played a year a round, `plan` the levers set before each round."""
+    levers = {lv.key: lv for lv in ROLE_LEVERS[role]}
+    game = Game(scenario, seed=1)
+    game.set_role(role, round_quarters=4)
+    round_no = 0
+    while not game.finished:
+        for key, value in plan.get(round_no, {}).items():
+            game.set_pending(levers[key], value)
+        game.play_round()
+        play_out(game)
+        round_no += 1
+    return game.score()
+
+
+def test_a_better_played_game_scores_higher_for_each_role():
+    # The supplier: an adaptive campaign against ten years of export restriction, which buys a
+    # few years of high prices with substitution away from the mineral and allied entry.
+    good = _played("dumping", "supplier", {0: {"supplier.strategy": "adaptive"}})
+    poor = _played(
+        "dumping", "supplier", {0: {"supplier.strategy": "restrict", "supplier.quota_cut": 30}}
+    )
+    assert good.points - poor.points > 10  # USD bn
+    assert good.verdict.startswith("Better") and poor.verdict.startswith("Worse")
+    # Very different games no longer score alike: dumping at 10 USD/kg, a 60 % export cut,
+    # then adaptive play, against the computer's campaign.
+    mixed = _played(
+        "dumping",
+        "supplier",
+        {
+            0: {"supplier.strategy": "dump", "supplier.price_allied": 10},
+            3: {"supplier.strategy": "restrict", "supplier.price_allied": 0},
+            4: {"supplier.quota_cut": 60},
+            6: {"supplier.strategy": "adaptive"},
+        },
+    )
+    assert abs(mixed.points - mixed.reference_points) > 2
+    # The coalition before a total export ban: stocks built for it against a 100 % duty
+    # that taxes its own buyers.
+    stocked = {"governments.*.stockpile_days": 180, "governments.*.stockpile_budget": 3000}
+    good = _played("export-ban", "coalition", {0: stocked})
+    poor = _played("export-ban", "coalition", {0: {"governments.*.duty": 100}})
+    assert good.points - poor.points > 2
+    assert good.verdict.startswith("Better")
+    taxed = _played("baseline", "coalition", {0: {"governments.*.duty": 100}})
+    assert taxed.verdict.startswith("Worse")  # with no dumping a duty only costs the allies
 
 
 def test_the_computer_a_player_is_scored_against_faces_the_same_shocks():
@@ -406,22 +467,23 @@ def test_the_computer_a_player_is_scored_against_faces_the_same_shocks():
 
     calm, banned = played(False), played(True)
     assert (
-        calm["allied share of the allied market, %"]
-        < banned["allied share of the allied market, %"]
-    )  # with the supplier's exports banned, allied sources supply more of their market
+        calm["allied consumers' surplus, USD m"] > banned["allied consumers' surplus, USD m"]
+    )  # with the supplier's exports banned, allied buyers pay more
 
 
-def test_the_supplier_is_scored_on_share_and_profit_against_its_sacrifice():
+def test_the_supplier_is_scored_on_its_profit_and_the_position_it_ends_in():
     game = Game("dumping", seed=1)
     game.set_role("supplier", round_quarters=4)
     while not game.finished:  # plays market all game: never dumps
         game.play_round()
         play_out(game)
     score = game.score()
-    assert score.parts["profit given up to dumping, USD m"] == 0
-    assert score.reference_parts["profit given up to dumping, USD m"] > 0  # the scenario dumps
-    share, profit, _ = score.parts.values()
-    assert score.points == pytest.approx(share + profit / 1000)
+    assert list(score.parts) == ["profit, USD m", "position at the end, USD m"]
+    assert "0 USD m given up to price wars" in score.verdict  # the player's game
+    assert score.points == pytest.approx(sum(score.parts.values()) / 1000)
+    s = game.arrays()
+    undiscounted = s["dominant_profit"].sum()
+    assert 0 < score.parts["profit, USD m"] < undiscounted  # later profit counts for less
 
 
 def test_an_uploaded_scenario_is_checked_by_the_one_loader_with_a_one_line_error():

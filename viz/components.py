@@ -322,7 +322,8 @@ def Scoreboard(game: Game, version: solara.Reactive[int]) -> None:
             )
             return
         solara.Text(
-            f"Score {score.points:.0f} (the computer, same game: {score.reference_points:.0f})",
+            f"Score {score.points:,.1f} USD bn (the computer, same game: "
+            f"{score.reference_points:,.1f})",
             style={"font-size": "1.4em", "font-weight": "bold"},
             classes=["score"],
         )

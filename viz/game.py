@@ -601,7 +601,7 @@ class Game:
                     if move.who == "facilitator":
                         shocks.setdefault(move.quarter, []).append(move.changes)
                 reference = reference_arrays(self.source, self.seed, self.overrides, shocks)
-                self._score = standing(self.role, self.arrays(), reference)
+                self._score = standing(self.role, self.arrays(), reference, Economy.of(self.model))
             return self._score
 
 
@@ -619,76 +619,161 @@ def phrase(lever: Lever | None, key: str, value: Any) -> str:
 
 # --- scoring -----------------------------------------------------------------------------------
 
+# Each side is scored on what it is after, in money, as a present value (USD bn): the game's
+# quarters, and the final year's recurring flows continued for good (what the market the game
+# leaves is worth). Both at 7 % a year, OMB Circular A-4's (2003) rate for the return to
+# capital: the supplier's money and the allies' public money both have other uses.
+DISCOUNT_RATE = 0.07
+DRAW_MARGIN = 0.5  # USD bn at present value: closer than this to the computer is a draw
+
 SCORE_RULES = {
-    "coalition": "1 point per % of the allied market supplied by allied producers and "
-    "recyclers (mean over the game), minus 2 per % of allied demand left unmet, minus 10 per "
-    "USD bn of fiscal cost",
-    "supplier": "1 point per % of the world market in the final year, plus 1 per USD bn of "
-    "profit over the game (the profit given up while dumping is already out of it)",
+    "coalition": "the allies' welfare, USD bn at present value (7 % a year): allied consumers' "
+    "surplus (under the demand curve, up to the price cap) plus allied producers' and "
+    "recyclers' profit, less the governments' net spending (floors, stock bought less stock "
+    "sold, finance, mapping, less duty collected), less every tonne of allied demand left "
+    "unmet valued at the price cap; then the stockpile left at its value, and the final "
+    "year's recurring welfare (all of the above but stock bought or sold and mapping) as a "
+    "lasting income",
+    "supplier": "the dominant side's gain, USD bn at present value (7 % a year): its profit "
+    "(industry and state together, so a price war's sacrifice is out of it) plus its position "
+    "at the end: the final year's profit at market play as a lasting income",
 }
 
 
-def score_parts(role: str, s: dict[str, np.ndarray]) -> dict[str, float]:
+@dataclass(frozen=True)
+class Economy:
+    """What a score reads from the market beyond its recorded series."""
+
+    elasticity: float  # of demand, < 0
+    price_cap: float  # USD/kg: the most any buyer pays; demand beyond it goes unmet
+
+    @classmethod
+    def of(cls, model: MineralMarket) -> Economy:
+        return cls(model.demand.elasticity, model.demand.price_cap)
+
+
+def _discount(rate: float, quarters: int) -> np.ndarray:
+    """Each quarter's discount factor at `rate` a year, quarter 1 first."""
+    return (1.0 + rate) ** (-np.arange(1, quarters + 1) / 4.0)
+
+
+def consumer_surplus(consumption: np.ndarray, price: np.ndarray, economy: Economy) -> np.ndarray:
+    """USD m a quarter: the area under the constant-elasticity demand curve through each
+    quarter's (tonnes taken, price paid), from the price up to the price cap."""
+    e = -economy.elasticity
+    cap = economy.price_cap
+    p = np.clip(np.nan_to_num(price, nan=cap), 1e-9, cap)
+    if abs(1.0 - e) < 1e-9:
+        area = p * np.log(cap / p)
+    else:
+        area = p**e * (cap ** (1.0 - e) - p ** (1.0 - e)) / (1.0 - e)
+    return consumption * area / 1000.0  # t x USD/kg = 1,000 USD
+
+
+def _lasting(flow_per_year: float, rate: float, quarters: int) -> float:
+    """A yearly income (USD m) from the end of the game on, for good, at present value."""
+    return flow_per_year / rate * (1.0 + rate) ** (-quarters / 4.0)
+
+
+def score_parts(role: str, s: dict[str, np.ndarray], economy: Economy) -> dict[str, float]:
+    """The money a side made or lost, by source, at present value (USD m)."""
+    played = len(s["quarter"])
+    if not played:
+        return dict.fromkeys(PART_NAMES[role], 0.0)
+    d = _discount(DISCOUNT_RATE, played)
+    last = slice(-min(played, 4), None)
+    per_year = 4.0 / min(played, 4)
+    if role == "coalition":
+        surplus = consumer_surplus(s["consumption_allied"], s["price_allied"], economy)
+        spent = np.diff(s["fiscal_cost"], prepend=0.0)  # net spending each quarter
+        unmet = s["shortage_allied"] * economy.price_cap / 1000.0
+        one_off = s["stockpile_bought_value"] - s["stockpile_sold_value"] + s["mapping_spent"]
+        welfare = surplus + s["allied_profit"] - (spent - one_off) - unmet
+        left = float(s["stockpile_value"][-1]) * (1.0 + DISCOUNT_RATE) ** (-played / 4.0)
+        parts = (
+            float(surplus @ d),
+            float(s["allied_profit"] @ d),
+            -float(spent @ d),
+            -float(unmet @ d),
+            left + _lasting(float(welfare[last].sum()) * per_year, DISCOUNT_RATE, played),
+        )
+    else:
+        given_up = np.diff(s["dominant_sacrifice"], prepend=0.0)
+        market_play = s["dominant_profit"] + given_up  # what each quarter would have made
+        final_year = float(market_play[last].sum()) * per_year
+        parts = (float(s["dominant_profit"] @ d), _lasting(final_year, DISCOUNT_RATE, played))
+    return dict(zip(PART_NAMES[role], parts, strict=True))
+
+
+PART_NAMES = {
+    "coalition": (
+        "allied consumers' surplus, USD m",
+        "allied producers' profit, USD m",
+        "governments' net spending, USD m",
+        "unmet demand at the price cap, USD m",
+        "left at the end, USD m",
+    ),
+    "supplier": ("profit, USD m", "position at the end, USD m"),
+}
+
+
+def points(parts: dict[str, float]) -> float:
+    """The score: the parts' sum in USD bn."""
+    return sum(parts.values()) / 1000.0
+
+
+def facts(role: str, s: dict[str, np.ndarray]) -> str:
+    """What the score's money came from, in the game's own words."""
+    if not len(s["quarter"]):
+        return ""
     if role == "coalition":
         demand = float(s["consumption_allied"].sum() + s["shortage_allied"].sum())
-        return {
-            "allied share of the allied market, %": float(s["allied_supply_share"].mean() * 100),
-            "allied demand unmet, %": float(s["shortage_allied"].sum() / max(demand, 1e-9) * 100),
-            "fiscal cost, USD m": float(s["fiscal_cost"][-1]),
-        }
-    return {
-        "market share in the final year, %": float(s["dominant_share"][-4:].mean() * 100),
-        "profit over the game, USD m": float(s["dominant_profit"].sum()),
-        "profit given up to dumping, USD m": float(s["dominant_sacrifice"][-1]),
-    }
+        unmet = float(s["shortage_allied"].sum()) / max(demand, 1e-9) * 100
+        return (
+            f"allied sources supplied {s['allied_supply_share'].mean() * 100:.0f} % of the "
+            f"allied market, {unmet:.1f} % of demand went unmet, at a net fiscal cost of "
+            f"{s['fiscal_cost'][-1]:,.0f} USD m"
+        )
+    return (
+        f"a {s['dominant_share'][-4:].mean() * 100:.0f} % share of the market in the final "
+        f"year, {s['dominant_profit'].sum() / 1000:,.1f} USD bn of profit, "
+        f"{s['dominant_sacrifice'][-1]:,.0f} USD m given up to price wars"
+    )
 
 
-def points(role: str, parts: dict[str, float]) -> float:
-    values = list(parts.values())
-    if role == "coalition":
-        share, unmet, cost = values
-        return share - 2.0 * unmet - 10.0 * cost / 1000.0
-    share, profit, _ = values
-    return share + profit / 1000.0
-
-
-def verdict(role: str, mine: dict[str, float], reference: dict[str, float]) -> Score:
-    mine_points, ref_points = points(role, mine), points(role, reference)
+def verdict(
+    role: str,
+    mine: dict[str, float],
+    reference: dict[str, float],
+    mine_facts: str = "",
+    reference_facts: str = "",
+) -> Score:
+    mine_points, ref_points = points(mine), points(reference)
     gap = mine_points - ref_points
+    margin = DRAW_MARGIN
     headline = (
         "Better than the computer's play"
-        if gap > 2
+        if gap > margin
         else "Worse than the computer's play"
-        if gap < -2
+        if gap < -margin
         else "About the same as the computer's play"
     )
-    if role == "coalition":
-        share, unmet, cost = mine.values()
-        r_share, _, r_cost = reference.values()
-        detail = (
-            f"allied sources supplied {share:.0f} % of the allied market (computer: "
-            f"{r_share:.0f} %), {unmet:.1f} % of demand went unmet, at a fiscal cost of "
-            f"{cost:,.0f} USD m (computer: {r_cost:,.0f} USD m)"
-        )
-        extra_share, extra_cost = share - r_share, cost - r_cost
-        if extra_share > 1 and extra_cost > 0:
-            detail += f"; each extra point of share cost {extra_cost / extra_share:,.0f} USD m"
-    else:
-        share, profit, sacrifice = mine.values()
-        r_share, r_profit, _ = reference.values()
-        detail = (
-            f"you ended with {share:.0f} % of the market (computer: {r_share:.0f} %) and "
-            f"{profit / 1000:,.1f} USD bn of profit (computer: {r_profit / 1000:,.1f}), "
-            f"having given up {sacrifice:,.0f} USD m to dumping"
-        )
+    biggest = max(mine, key=lambda name: abs(mine[name] - reference[name]))
+    change = mine[biggest] - reference[biggest]
+    detail = (
+        f"the biggest difference is {biggest.split(',')[0]}: {change / 1000:+,.1f} USD bn "
+        f"against the computer"
+    )
+    if mine_facts:
+        detail += f"; you: {mine_facts}; the computer: {reference_facts}"
     return Score(
         role,
         mine_points,
         mine,
         ref_points,
         reference,
-        f"{headline} by {abs(gap):.0f} points: {detail}."
-        if abs(gap) > 2
+        f"{headline} by {abs(gap):,.1f} USD bn: {detail}."
+        if abs(gap) > margin
         else f"{headline}: {detail}.",
         SCORE_RULES[role],
     )
@@ -733,12 +818,23 @@ def reference_arrays(
     return recorded_arrays(play(source, seed=seed, overrides=overrides, moves=shocks).recorder)
 
 
-def standing(role: str, arrays: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> Score:
+def standing(
+    role: str,
+    arrays: dict[str, np.ndarray],
+    reference: dict[str, np.ndarray],
+    economy: Economy,
+) -> Score:
     """A side's score over the quarters played so far, against the computer's play of the
     same quarters (the whole game once it is over)."""
     played = len(arrays["quarter"])
     so_far = {name: series[:played] for name, series in reference.items()}
-    return verdict(role, score_parts(role, arrays), score_parts(role, so_far))
+    return verdict(
+        role,
+        score_parts(role, arrays, economy),
+        score_parts(role, so_far, economy),
+        facts(role, arrays),
+        facts(role, so_far),
+    )
 
 
 __all__ = [
@@ -746,6 +842,7 @@ __all__ = [
     "ROLES",
     "ROUNDS",
     "Choice",
+    "Economy",
     "Game",
     "Ghost",
     "Move",

@@ -223,14 +223,14 @@ def Leaderboard(room: Room, version: int) -> None:
     with `version`)."""
     rows = "".join(
         f"<tr><td>{i}</td><td>{html.escape(SEAT_NAMES[r.seat])}</td>"
-        f"<td>{html.escape(r.by)}</td><td align='right'>{r.points:,.0f}</td>"
-        f"<td align='right'>{r.reference_points:,.0f}</td></tr>"
+        f"<td>{html.escape(r.by)}</td><td align='right'>{r.points:,.1f}</td>"
+        f"<td align='right'>{r.reference_points:,.1f}</td></tr>"
         for i, r in enumerate(room.leaderboard(), 1)
     )
     with solara.Card("Leaderboard", classes=["room-leaderboard"]):
         solara.HTML(
             tag="table",
-            unsafe_innerHTML="<tr><th></th><th>seat</th><th>played by</th><th>score</th>"
+            unsafe_innerHTML="<tr><th></th><th>seat</th><th>played by</th><th>score, USD bn</th>"
             f"<th>computer's</th></tr>{rows}",
             style="font-size: 1.3em; border-spacing: 12px 4px;",
         )
@@ -440,8 +440,8 @@ def SeatPage() -> None:
                     score = view.standing
                     with solara.Card("Your standing", classes=["seat-standing"]):
                         solara.Text(
-                            f"Score {score.points:.0f} (the computer, same game: "
-                            f"{score.reference_points:.0f})",
+                            f"Score {score.points:,.1f} USD bn (the computer, same game: "
+                            f"{score.reference_points:,.1f})",
                             style=BIG,
                         )
                         solara.Text(score.verdict)

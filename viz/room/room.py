@@ -34,6 +34,7 @@ from market.play import play
 from market.scenarios import Scenario
 from viz.charts import export_png
 from viz.game import (
+    Economy,
     Game,
     Score,
     check_changes,
@@ -614,7 +615,8 @@ class Room:
             if self._reference is None or self._reference[0] != key:
                 arrays = reference_arrays(self.settings.source, self.settings.seed, {}, shocks)
                 self._reference = (key, arrays)
-            return standing(role, recorded_arrays(self.model.recorder), self._reference[1])
+            arrays = recorded_arrays(self.model.recorder)
+            return standing(role, arrays, self._reference[1], Economy.of(self.model))
 
     def leaderboard(self) -> list[Standing]:
         """Every seat, best against the computer first (the five governments share the
