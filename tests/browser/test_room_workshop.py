@@ -144,7 +144,7 @@ def test_a_workshop_facilitator_projector_and_six_phones(chromium, server, tmp_p
     host.get_by_label("Message").fill("Two minutes: talk to your allies")
     host.get_by_role("button", name="Send message").click()
     host.get_by_role("button", name="Send shock").click()  # an export ban
-    projector.get_by_text("export ban", exact=False).first.wait_for(timeout=30_000)
+    projector.get_by_text("export ban", exact=False).first.wait_for(timeout=60_000)
     for _, page, _, _ in players.values():
         page.get_by_role("button", name="Decide").click()
     for _, page, _, _ in players.values():
@@ -156,7 +156,12 @@ def test_a_workshop_facilitator_projector_and_six_phones(chromium, server, tmp_p
     again.get_by_text("Your levers for round 3").wait_for(timeout=60_000)
     assert "United States government" in again.locator(".room-header").inner_text()
 
-    # round 3: the facilitator closes it; the leaderboard everywhere and the record
+    # round 3: more time for it, typed on the console; then the facilitator closes it
+    seconds = host.get_by_label("Seconds")
+    seconds.fill("600")
+    seconds.press("Enter")
+    host.get_by_role("button", name="Extend deadline").click()
+    host.locator(".room-countdown").get_by_text("Round 3: 6", exact=False).wait_for()
     host.get_by_role("button", name="Advance now").click()
     for page in (host, projector, *(p for _, p, _, _ in players.values())):
         page.locator(".room-leaderboard").wait_for(timeout=60_000)
