@@ -37,20 +37,32 @@ What it measures (wall clock, `time.perf_counter`), in one process pinned to 2 c
                   (MB a room = the difference over the rooms, at quarter 0; also what Python
                   allocated for them, by tracemalloc); after every client's page is open
                   (MB a seat = that difference over the clients; one page was opened and closed
-                  first, so the one-off costs of the first render are not counted); and at the end.
+                  first, so the one-off costs of the first render are not counted); and at the end
+                  (the growth over the timed rounds: rooms playing on and pages redrawing).
+  where           wall time inside `Room.view`, `Room.standing`, `Room._resolve` and `Room._touch`
+                  (which saves the room and wakes the pages, with the room's lock held), summed
+                  over the timed rounds, beside the calling thread's own CPU time: a call that is
+                  mostly off the CPU is waiting for a lock, the GIL or the disk.
+  what-ifs        --no-tick: pages do not redraw each second for the countdown (their waiters
+                  only return for a change); --serial-redraws: room A's pages redraw one at a
+                  time. Both change only this benchmark's wrapper of `Room.wait`, to show what a
+                  fix in the pages would buy; the default run measures the code as it is.
   pages           (a cross-check, unless --no-browser) real pages: `minerals ui --rooms FILE` on a
                   free port, pinned to the same cores, with room A pre-made in the file; --browser-
                   pages phone pages in Debian's Chromium on room A's seats (two a seat); each round
                   five seats press Decide, then the sixth; the time from that click to each page
                   showing the new round (a MutationObserver in the page stamps the moment).
+                  That server holds room A only, with these pages: the websocket and the browser
+                  are in, the other rooms' load is not.
                   Skipped with a note when Chromium is absent.
 
 It prints a table and exits 0 unless it crashes; it reports, it does not assert.
 
 Run from the repository root (front-end files fetched: `make assets`):
 
-    .venv/bin/python benchmarks/bench_room.py              # all of it, about 3 minutes on 2 cores
-    .venv/bin/python benchmarks/bench_room.py --quick      # 3 rounds, no browser
+    .venv/bin/python benchmarks/bench_room.py              # all of it, about 7 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_room.py --quick      # 3 rounds, no browser, about 2 minutes
+    .venv/bin/python benchmarks/bench_room.py --no-browser --no-tick --serial-redraws  # what-ifs
     .venv/bin/python benchmarks/bench_room.py --rounds 10 --players 40 --rooms 4 --json /tmp/r.json
 """
 
@@ -254,20 +266,6 @@ class Redraws:
         return first
 
 
-def replayed_mb(registry: Any, room: Any) -> float:
-    """What Python allocates to hold this room as it stands now: rebuilt from the rooms file
-    (`Store.load` replays its moves) with its standing computed (the computer's reference)."""
-    gc.collect()
-    tracemalloc.start()
-    copy = registry.store.load(room.code)
-    copy.standing("coalition")
-    gc.collect()
-    held = tracemalloc.get_traced_memory()[0] / 2**20
-    tracemalloc.stop()
-    del copy
-    return held
-
-
 def wait_redrawn(redraws: Redraws, version: int, mark: int, pages: int) -> dict[int, float]:
     """Until `pages` waiters have redrawn `version` (polled every 10 ms, at most 60 s)."""
     deadline = time.monotonic() + 60
@@ -282,21 +280,22 @@ class Timer:
     def __init__(self, owner: type, name: str) -> None:
         self.owner, self.name = owner, name
         self.original = getattr(owner, name)
-        self.calls, self.seconds = 0, 0.0
+        self.calls, self.seconds, self.cpu = 0, 0.0, 0.0
         timer = self
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 return timer.original(*args, **kwargs)
             finally:
                 timer.calls += 1
                 timer.seconds += time.perf_counter() - started
+                timer.cpu += time.thread_time() - cpu
 
         setattr(owner, name, timed)
 
     def reset(self) -> None:
-        self.calls, self.seconds = 0, 0.0
+        self.calls, self.seconds, self.cpu = 0, 0.0, 0.0
 
     def remove(self) -> None:
         setattr(self.owner, self.name, self.original)
@@ -402,6 +401,7 @@ def virtual_run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(1.0)  # every waiter thread started and in its first wait
         with_pages = settle()
         out["pages"] = len(clients)
+        out["mb_pages"] = with_pages
         out["mb_per_seat"] = (with_pages - before_pages) / len(clients)
         out["open_pages_s"] = opened
         print(
@@ -503,9 +503,10 @@ def virtual_run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_share=cpu / wall,
             timed_wall_s=wall,
             seat_renders=render_count["n"],
-            spent={k: {"calls": t.calls, "s": t.seconds} for k, t in timers.items()},
+            spent={
+                k: {"calls": t.calls, "s": t.seconds, "cpu_s": t.cpu} for k, t in timers.items()
+            },
             mb_end=settle(),
-            mb_room_a_replayed=replayed_mb(registry, big),
             mb_per_seat_basis=f"{len(clients)} pages",
         )
     finally:
@@ -537,7 +538,8 @@ OBSERVER = """(text) => {
 
 
 def browser_run(args: argparse.Namespace, cpus: list[int]) -> dict[str, Any]:
-    """Phone pages in Chromium on room A's seats, against a real `minerals ui`."""
+    """Phone pages in Chromium on room A's seats, against a real `minerals ui` (the server and
+    the browser run on the same CPUs as this process: children keep its affinity)."""
     from viz.room import SEATS, Rooms
     from viz.settings import CHROMIUM, CHROMIUM_ARGS
 
@@ -585,8 +587,6 @@ def browser_run(args: argparse.Namespace, cpus: list[int]) -> dict[str, Any]:
             time.sleep(0.2)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(browser.process.pid, cpus)  # type: ignore[attr-defined]
             pages: dict[str, list] = {}
             for seat, tokens in seats.items():
                 for t in tokens:
@@ -728,15 +728,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  (Python allocations {virtual['mb_per_room_traced']:.1f})")
     print(f"  a seat page (virtual kernel):      {virtual['mb_per_seat']:.2f}")
     print(
-        f"  room A after {virtual['rounds']} rounds, rebuilt (Python allocations): "
-        f"{virtual['mb_room_a_replayed']:.1f}"
+        f"  grown over the timed rounds:       {virtual['mb_end'] - virtual['mb_pages']:.1f} "
+        "(rooms playing on and pages redrawing, not told apart)"
     )
     if browser.get("server_mb"):
         print(f"  `minerals ui` with {browser['pages']} real pages: {browser['server_mb']:.0f}")
-    print(f"\nwhere the time went over the timed rounds ({virtual['seat_renders']} seat renders)")
+    print(
+        f"\nwhere the time went over the timed rounds ({virtual['seat_renders']} seat renders; "
+        "wall clock summed over threads, and the calling thread's own CPU)"
+    )
     for name, spent in virtual["spent"].items():
-        each = spent["s"] / spent["calls"] * 1000 if spent["calls"] else 0.0
-        print(f"  {name:<16}{spent['calls']:7d} calls {spent['s']:8.2f} s  {each:7.2f} ms each")
+        n = max(spent["calls"], 1)
+        print(
+            f"  {name:<14}{spent['calls']:6d} calls {spent['s'] / n * 1000:8.1f} ms each, "
+            f"{spent['cpu_s'] / n * 1000:6.1f} ms of it on CPU"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
