@@ -690,6 +690,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{cpus}, {platform.platform()}",
         flush=True,
     )
+    print(f"load average {os.getloadavg()[0]:.1f} (other work on these CPUs skews the times)")
     print(
         f"room A: {args.players} players ({'/'.join(map(str, team_sizes(args.players)))}); "
         f"{args.rooms} more rooms of 6; {args.rounds} rounds",
@@ -743,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  {name:<14}{spent['calls']:6d} calls {spent['s'] / n * 1000:8.1f} ms each, "
             f"{spent['cpu_s'] / n * 1000:6.1f} ms of it on CPU"
         )
+    report["load_average_end"] = os.getloadavg()[0]
+    print(f"\nload average at the end {report['load_average_end']:.1f}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
