@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := $(VENV)/.assets
 
-.PHONY: run headless assets test lint bench bench-ui bench-sweep screenshots clean
+.PHONY: run headless assets test lint bench bench-ui bench-room bench-sweep screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (set PYTHON=...)")'
@@ -41,6 +41,9 @@ bench: $(STAMP)
 
 bench-ui: $(ASSETS)
 	$(BIN)/python benchmarks/bench_ui.py
+
+bench-room: $(ASSETS)
+	$(BIN)/python benchmarks/bench_room.py
 
 bench-sweep: $(STAMP)
 	$(BIN)/python benchmarks/bench_sweep.py --large 50
