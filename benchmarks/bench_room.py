@@ -43,10 +43,6 @@ What it measures (wall clock, `time.perf_counter`), in one process pinned to 2 c
                   (which saves the room and wakes the pages, with the room's lock held), summed
                   over the timed rounds, beside the calling thread's own CPU time: a call that is
                   mostly off the CPU is waiting for a lock, the GIL or the disk.
-  what-ifs        --no-tick: pages do not redraw each second for the countdown (their waiters
-                  only return for a change); --serial-redraws: room A's pages redraw one at a
-                  time. Both change only this benchmark's wrapper of `Room.wait`, to show what a
-                  fix in the pages would buy; the default run measures the code as it is.
   pages           (a cross-check, unless --no-browser) real pages: `minerals ui --rooms FILE` on a
                   free port, pinned to the same cores, with room A pre-made in the file; --browser-
                   pages phone pages in Debian's Chromium on room A's seats (two a seat); each round
@@ -62,7 +58,6 @@ Run from the repository root (front-end files fetched: `make assets`):
 
     .venv/bin/python benchmarks/bench_room.py              # all of it, about 7 minutes on 2 cores
     .venv/bin/python benchmarks/bench_room.py --quick      # 3 rounds, no browser, about 2 minutes
-    .venv/bin/python benchmarks/bench_room.py --no-browser --no-tick --serial-redraws  # what-ifs
     .venv/bin/python benchmarks/bench_room.py --rounds 10 --players 40 --rooms 4 --json /tmp/r.json
 """
 
@@ -211,16 +206,10 @@ class Redraws:
     """Notes each page waiter's return to `room.wait(version, ...)`: the page has then finished
     redrawing for `version`. Wraps the method for the rooms given; records (thread, version, t)."""
 
-    def __init__(self, serial: bool = False, tick: bool = True) -> None:
+    def __init__(self) -> None:
         self.entries: list[tuple[int, int, float]] = []
         self.rooms: set[str] = set()
         self.original = None
-        # --serial-redraws: one page of these rooms redraws at a time (a what-if, see main).
-        self.turn = threading.Lock() if serial else None
-        self.holding: set[int] = set()
-        # --no-tick: a page's waiter returns only for a change, so the countdown does not
-        # redraw each second (a what-if); `stopping` lets the waiters end.
-        self.tick = tick
         self.stopping = False
 
     def install(self) -> None:
@@ -229,25 +218,10 @@ class Redraws:
         original = self.original = Room.wait
         redraws = self
 
-        def changed(room: Room, version: int, timeout: float) -> int:
-            now = original(room, version, timeout)
-            while not redraws.tick and now == version and not redraws.stopping:
-                now = original(room, version, timeout)
-            return now
-
         def wait(room: Room, version: int, timeout: float) -> int:
-            if room.code not in redraws.rooms:
-                return changed(room, version, timeout)
-            ident = threading.get_ident()
-            redraws.entries.append((ident, version, time.perf_counter()))
-            if ident in redraws.holding:
-                redraws.holding.discard(ident)
-                redraws.turn.release()  # type: ignore[union-attr]
-            now = changed(room, version, timeout)
-            if redraws.turn is not None and now != version:  # the page redraws next
-                redraws.turn.acquire()
-                redraws.holding.add(ident)
-            return now
+            if room.code in redraws.rooms:
+                redraws.entries.append((threading.get_ident(), version, time.perf_counter()))
+            return original(room, version, timeout)
 
         Room.wait = wait  # type: ignore[method-assign]
 
@@ -356,7 +330,7 @@ def virtual_run(args: argparse.Namespace) -> dict[str, Any]:
     registry = Rooms(folder / "rooms.sqlite")
     registry.start_clock()
     old = use_rooms(registry)
-    redraws = Redraws(serial=args.serial_redraws, tick=not args.no_tick)
+    redraws = Redraws()
     redraws.install()
     clients: list[Client] = []
     try:
@@ -666,16 +640,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browser-pages", type=int, default=12, help="Chromium phone pages")
     parser.add_argument("--browser-rounds", type=int, default=4, help="rounds with real pages")
     parser.add_argument("--no-browser", action="store_true", help="skip the real pages")
-    parser.add_argument(
-        "--serial-redraws",
-        action="store_true",
-        help="what-if: room A's pages redraw one at a time (a lock around each redraw)",
-    )
-    parser.add_argument(
-        "--no-tick",
-        action="store_true",
-        help="what-if: pages do not redraw each second for the countdown",
-    )
     parser.add_argument("--quick", action="store_true", help="3 rounds, no real pages")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)

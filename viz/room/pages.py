@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import ipyvuetify as v
 import ipywidgets
 import segno
 import solara
@@ -38,6 +40,7 @@ from viz.room.room import (
     RoomMarket,
     describe,
     seat_levers,
+    token_hash,
 )
 from viz.room.server import rooms
 from viz.settings import DEFAULT_HOST, DEFAULT_PORT
@@ -52,6 +55,7 @@ SEAT_NAMES = {
 }
 BASE_URL_ENV = "MINERALS_URL"  # how players reach this server, when the page cannot tell
 BIG = {"font-size": "1.6em", "font-weight": "bold"}
+CLOCK_STYLE = "font-size: 1.6em; font-weight: bold"
 
 
 # --- links and input -----------------------------------------------------------------------------
@@ -123,12 +127,56 @@ def role_places(places: dict[str, tuple[int, int]]) -> str:
 # --- following a room ----------------------------------------------------------------------------
 
 
-def use_room(room: Room | None) -> tuple[int, solara.Reactive[int]]:
-    """The room's version, redrawn when it moves, and a counter that moves each second while
-    a round's clock runs (for the countdown only). One waiter thread per page, stopped when the
-    page goes away or its kernel closes; it only sets these values."""
+def lobby_key(room: Room) -> Hashable:
+    """What the join page shows: the seats' places and whether the room is open."""
+    return room.status, tuple(room.places().items())
+
+
+def seat_key(token: str) -> Key:
+    """What a seat page shows: the round, the market's quarter, messages, shocks, whether the
+    token still holds its seat and the seat's decision this round. Another seat's decision
+    changes none of it, so it redraws no one else's page."""
+    hashed = token_hash(token)
+
+    def key(room: Room) -> Hashable:
+        seat = next((s.name for s in room.seats.values() if hashed in s.holders), None)
+        mine = json.dumps(room.pending.get(seat), sort_keys=True, default=str) if seat else None
+        return room.status, room.round, room.quarter, len(room.messages), seat, mine
+
+    return key
+
+
+# Redraws are Python work under one lock (the GIL): pages that redraw all at once all finish
+# late, while pages that take turns finish one after another, the first ones early.
+_REDRAW_TURN = threading.Semaphore(1)
+Key = Callable[[Room], Hashable]
+
+
+def countdown_text(room: Room) -> str:
+    left = room.seconds_left()
+    if room.status == "paused":
+        return f"Paused, {left or 0:.0f} s left"
+    if left is None:
+        return {"lobby": "Waiting for the facilitator to start", "finished": "Game over"}.get(
+            room.status, room.status
+        )
+    return f"Round {room.round}: {left:.0f} s left"
+
+
+def use_room(room: Room | None, key: Key | None = None) -> tuple[int, v.Html]:
+    """The room's version, which moves (and redraws the page) when what `key` reads of the
+    room changes (any change, without a key), and the countdown: one widget the page's waiter
+    sets each second, so the clock moving never redraws the page. One waiter thread per page,
+    stopped when the page goes away or its kernel closes."""
     version = solara.use_reactive(room.version if room is not None else 0)
-    seconds = solara.use_reactive(0)
+    clock = solara.use_memo(
+        lambda: v.Html(tag="span", children=[""], class_="room-countdown", style_=CLOCK_STYLE),
+        [room],
+    )
+
+    def mark(r: Room) -> Hashable:
+        with r.lock:
+            return key(r) if key is not None else r.version
 
     def watch() -> Callable[[], None] | None:
         if room is None:
@@ -141,24 +189,34 @@ def use_room(room: Room | None) -> tuple[int, solara.Reactive[int]]:
         stop = threading.Event()
 
         def run() -> None:
-            seen = room.version
+            seen, shown = room.version, mark(room)
             while not (stop.is_set() or closed.is_set()):
                 now = room.wait(seen, 1.0)
                 if stop.is_set() or closed.is_set():
                     break
+                text = countdown_text(room)
                 with context:
-                    if now != seen:
-                        seen = version.value = now
-                    elif room.status == "running":
-                        seconds.value += 1
+                    if clock.children != [text]:
+                        clock.children = [text]
+                if now == seen:
+                    continue
+                seen, now_shown = now, mark(room)
+                if now_shown != shown:
+                    shown = now_shown
+                    with _REDRAW_TURN, context:
+                        version.value = now
 
         threading.Thread(target=run, name=f"room-{room.code}-page", daemon=True).start()
         return stop.set
 
     solara.use_effect(watch, [room])
-    if room is not None and version.value < room.version:
-        version.value = room.version  # an action on this page: show it at once
-    return version.value, seconds
+    if room is not None:
+        if version.value < room.version:
+            version.value = room.version  # an action on this page: show it at once
+        text = countdown_text(room)
+        if clock.children != [text]:
+            clock.children = [text]
+    return version.value, clock
 
 
 # The game's styles; links break anywhere, and on a phone the header wraps and side-by-side
@@ -177,24 +235,7 @@ CSS = GAME_CSS + (
 
 
 @solara.component
-def Countdown(room: Room, seconds: solara.Reactive[int], version: int) -> None:
-    """The round's clock: the only part of a page that moves every second (and with the room:
-    `version` is among its inputs, so a pause or a new round redraws it)."""
-    seconds.value  # noqa: B018
-    left = room.seconds_left()
-    if room.status == "paused":
-        text = f"Paused, {left or 0:.0f} s left"
-    elif left is None:
-        text = {"lobby": "Waiting for the facilitator to start", "finished": "Game over"}.get(
-            room.status, room.status
-        )
-    else:
-        text = f"Round {room.round}: {left:.0f} s left"
-    solara.Text(text, classes=["room-countdown"], style=BIG)
-
-
-@solara.component
-def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str, version: int) -> None:
+def RoomHeader(room: Room, clock: v.Html, who: str, version: int) -> None:
     """Which room, whose page, where the game stands and the deadline; redrawn with the
     room's `version` (a component whose inputs stay the same is not redrawn)."""
     with solara.Row(classes=["room-header"], style={"align-items": "baseline", "gap": "16px"}):
@@ -204,7 +245,7 @@ def RoomHeader(room: Room, seconds: solara.Reactive[int], who: str, version: int
             f"{room.model.spec.name}, quarter {room.quarter} of {room.quarters}",
             classes=["room-quarter"],
         )
-        Countdown(room, seconds, version)
+        solara.Row(children=[clock])
 
 
 @solara.component
@@ -331,7 +372,7 @@ def JoinPage() -> None:
     name = solara.use_reactive("")
     error = solara.use_reactive("")
     room, missing = find_room(code.value)
-    use_room(room)
+    use_room(room, lobby_key)
 
     def take(seat: str) -> None:
         def joined() -> None:
@@ -375,7 +416,7 @@ def SeatPage() -> None:
     router = solara.use_router()
     params = query(router)
     room, missing = find_room(params.get("room", ""))
-    version, seconds = use_room(room)
+    version, clock = use_room(room, seat_key(params.get("seat", "")))
     draft = solara.use_reactive({})
     error = solara.use_reactive("")
     solara.Title("Your seat: Mineral Markets Game")
@@ -400,7 +441,7 @@ def SeatPage() -> None:
 
     solara.Style(CSS)
     with solara.Column(style={"padding": "12px", "gap": "8px"}):
-        RoomHeader(room, seconds, SEAT_NAMES[view.seat], version)
+        RoomHeader(room, clock, SEAT_NAMES[view.seat], version)
         solara.Text(
             "Your seat's link (it brings you back to this seat): "
             + base_url()
@@ -454,13 +495,13 @@ def SeatPage() -> None:
 def Projector(room: Room) -> None:
     """The room's market on large charts, who has decided this round and the feed; at the
     end the leaderboard first. Laid out for a screen at 1280x720 read from the back."""
-    version, seconds = use_room(room)
+    version, clock = use_room(room)
     live = solara.use_memo(lambda: LiveView(projector_dashboard()), [room])
     market = solara.use_memo(lambda: RoomMarket(room), [room])
     live.refresh(market)
     version  # noqa: B018
     with solara.Column(style={"padding": "8px", "gap": "4px"}, classes=["room-projector"]):
-        RoomHeader(room, seconds, "Projector", version)
+        RoomHeader(room, clock, "Projector", version)
         if room.status in ("finished", "closed"):
             Leaderboard(room, version)
         with solara.Row(style={"flex-wrap": "wrap", "gap": "18px", "font-size": "1.15em"}):
@@ -490,7 +531,7 @@ def ProjectorPage() -> None:
 def Console(room: Room, token: str) -> None:
     """The facilitator's console: the join link and its QR code, the round's controls, a
     shock, a message, who has decided, seats handed to the computer, close, the record."""
-    version, seconds = use_room(room)
+    version, clock = use_room(room)
     error = solara.use_reactive("")
     extra = solara.use_reactive(30)
     named = {spec.label: name for name, spec in SHOCKS.items()}  # shown by its label
@@ -511,7 +552,7 @@ def Console(room: Room, token: str) -> None:
 
     solara.Style(CSS)
     with solara.Column(style={"padding": "12px", "gap": "8px"}):
-        RoomHeader(room, seconds, "Facilitator's console", version)
+        RoomHeader(room, clock, "Facilitator's console", version)
         if error.value:
             solara.Error(error.value, classes=["room-error"])
         with solara.Columns([1, 2], gutters_dense=True):

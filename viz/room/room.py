@@ -483,6 +483,7 @@ class Room:
                 raise RoomError("the room has already started")
             self.status = "running"
             self.deadline = self.clock() + self.settings.deadline_seconds
+            self._reference_play()  # now, not in the first page's view after round 1
             self._touch()
 
     def pause(self, token: str) -> None:
@@ -542,7 +543,7 @@ class Room:
                 self.round, quarter, shock, country, float(size), changes, text, self.clock()
             )
             self.shocks.append(record)
-            self._reference = None  # the computer's play now faces this shock too
+            self._reference_play()  # the computer's play now faces this shock too
             self._touch()
             return record
 
@@ -608,15 +609,20 @@ class Room:
         with self.lock:
             if not self.quarter:
                 return None
-            shocks: dict[int, list[dict[str, Any]]] = {}
-            for record in self.shocks:
-                shocks.setdefault(record.quarter, []).append(record.changes)
-            key = json.dumps(shocks, sort_keys=True, default=str)
-            if self._reference is None or self._reference[0] != key:
-                arrays = reference_arrays(self.settings.source, self.settings.seed, {}, shocks)
-                self._reference = (key, arrays)
             arrays = recorded_arrays(self.model.recorder)
-            return standing(role, arrays, self._reference[1], Economy.of(self.model))
+            return standing(role, arrays, self._reference_play(), Economy.of(self.model))
+
+    def _reference_play(self) -> dict[str, np.ndarray]:
+        """The computer playing every seat of this room's market with the same shocks, kept
+        until a new shock."""
+        shocks: dict[int, list[dict[str, Any]]] = {}
+        for record in self.shocks:
+            shocks.setdefault(record.quarter, []).append(record.changes)
+        key = json.dumps(shocks, sort_keys=True, default=str)
+        if self._reference is None or self._reference[0] != key:
+            arrays = reference_arrays(self.settings.source, self.settings.seed, {}, shocks)
+            self._reference = (key, arrays)
+        return self._reference[1]
 
     def leaderboard(self) -> list[Standing]:
         """Every seat, best against the computer first (the five governments share the
