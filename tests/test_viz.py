@@ -659,7 +659,7 @@ def test_the_seed_is_an_integer_control_and_reset_keeps_it(game_page):
     assert game.seed == 7 and game.quarter == 0
     assert pd.read_csv(io.BytesIO(game.csv())).empty  # an export before the first quarter
     type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "-3")
-    assert "seed: expected a whole number from 0 up, got -3" in " ".join(
+    assert "seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got -3" in " ".join(
         map(str, rc.find(v.Alert).widget.children)
     )
     assert game.seed == 7
