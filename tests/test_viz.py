@@ -480,7 +480,7 @@ def test_the_feed_lists_the_newest_quarter_first_and_a_bankruptcy_above_an_inves
     shown = feed_html([older, invest, bankrupt])  # in the order they happened
     lines = shown.split("</div>")
     assert lines[0].startswith("<div><b>Q7</b> — US-1 &lt;&amp;&gt; (producer) bankrupt")
-    assert lines[1].startswith("<div><b>Q7</b> — AU-2 invests in 5,000 t/yr")
+    assert lines[1].startswith('<div class="feed-routine"><b>Q7</b> — AU-2 invests in 5,000 t/yr')
     assert lines[2] == "<div><b>Q6</b> — facilitator's shock: export ban"
     assert feed_html([]) == "<i>Nothing yet: press Play.</i>"
 
@@ -834,12 +834,18 @@ def test_a_typed_lever_value_is_taken_in_range_and_refused_outside_it(game_page)
     field = rc.find(v.TextField, label="USD/kg").widgets[0]  # the price floor's number
     type_into(field, "500")
     refused = " ".join(map(str, rc.find(v.Alert, class_="lever-refused").widget.children))
-    assert refused == "Price floor: from 0 to 200 USD/kg; 500.0 is outside it (nothing changed)"
+    assert refused == "Price floor: from 0 to 200 USD/kg; 500 is outside it (nothing changed)"
     assert game.pending == {}
     field = rc.find(v.TextField, label="USD/kg").widgets[0]
     type_into(field, "110")
     assert set(game.pending.values()) == {110.0}
     assert not rc.find(v.Alert, class_="lever-refused").widgets
+    select(rc, "Lever").v_model = "US price floor"  # Compare's lever takes a number too
+    type_into(rc.find(v.TextField, label="USD/kg").widgets[-1], "130")
+    assert "US price floor: 130 USD/kg" in [w.label for w in rc.find(v.Slider).widgets]
+    type_into(rc.find(v.TextField, label="USD/kg").widgets[-1], "-5")
+    (refused,) = rc.find(v.Alert, class_="lever-refused").widgets
+    assert "US price floor: from 0 to 200 USD/kg; -5 is outside it" in refused.children[0]
 
 
 def test_a_role_says_how_to_start_and_the_round_button_heads_the_levers(game_page):

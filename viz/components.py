@@ -40,6 +40,9 @@ CSS = """
 }
 .game-levers .v-slider .v-input__prepend { margin-inline-end: 0; margin-bottom: -6px; }
 .game-feed { width: 100%; }
+.game-feed .feed-routine { color: #666; }
+.game-page .v-card-title { white-space: normal; overflow-wrap: anywhere; }
+.compare-result td[align=right] { white-space: nowrap; }
 .game-page .v-label, .game-page .v-field-label, .game-page .v-select__selection-text {
     white-space: normal !important; overflow: visible; text-overflow: clip;
 }
@@ -113,7 +116,6 @@ def LeverControl(
     choice's options each explained). A typed number outside the slider's range is refused with
     one line naming the range; nothing changes."""
     refused = solara.use_reactive("")
-    typed_count = solara.use_reactive(0)  # a fresh number field after a refusal
 
     def changed(key: str, shown: Any) -> None:
         refused.value = ""
@@ -123,9 +125,8 @@ def LeverControl(
         if number is None:
             return
         problem = lv.check(number, value)
-        if problem:
+        if problem:  # the field keeps what was typed, to be corrected
             refused.value = problem
-            _bump(typed_count)
             return
         refused.value = ""
         on_change(lv.key, int(number) if lv.kind == "int" else float(number))
@@ -141,7 +142,7 @@ def LeverControl(
                     value=lv.shown(value),
                     on_value=typed,
                     classes=["lever-number"],
-                ).key(f"{lv.key}-{typed_count.value}")
+                )
         else:
             with solara.Column(classes=["game-levers"]):
                 UserInputs({lv.key: lv.control(value, note)}, on_change=changed)

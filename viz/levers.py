@@ -91,8 +91,9 @@ class Lever:
         if number == number and low <= number <= high:
             return ""
         unit = f" {self.unit}" if self.unit else ""
+        typed = f"{number:g}" if number == number else repr(shown)
         return (
-            f"{self.label}: from {low:,g} to {high:,g}{unit}; {shown} is outside it "
+            f"{self.label}: from {low:,g} to {high:,g}{unit}; {typed} is outside it "
             "(nothing changed)"
         )
 

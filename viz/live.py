@@ -71,12 +71,19 @@ def firm_key(codes: list[str]) -> str:
     )
 
 
+# Routine news (an investment, new capacity: `market.feed` rank 3) shows greyed under the
+# quarter's bankruptcies, shocks and decisions, so it never reads as the headline.
+ROUTINE_RANK = 3
+ROUTINE = ' class="feed-routine"'
+
+
 def feed_html(feed: list[FeedEntry], empty: str = "Nothing yet: press Play.") -> str:
     """The event feed, newest quarter first and, within a quarter, what matters most first (a
-    bankruptcy or a shock above investment news); the text is escaped (an uploaded scenario
-    names events)."""
+    bankruptcy or a shock above investment news, which is greyed); the text is escaped (an
+    uploaded scenario names events)."""
     lines = [
-        f"<div><b>{'Start' if e.quarter <= 0 else f'Q{e.quarter}'}</b> — "
+        f"<div{ROUTINE if e.rank >= ROUTINE_RANK else ''}>"
+        f"<b>{'Start' if e.quarter <= 0 else f'Q{e.quarter}'}</b> — "
         f"{html.escape(e.text, quote=False)}</div>"
         for e in by_rank(feed)
     ]

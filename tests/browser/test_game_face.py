@@ -59,7 +59,7 @@ def sideways(page) -> list[str]:
 def cut_labels(page) -> list[str]:
     """Visible labels whose text is cut short (ends in an ellipsis or overflows its box)."""
     return page.evaluate(
-        """() => [...document.querySelectorAll('.v-label, .v-field-label')]
+        """() => [...document.querySelectorAll('.v-label, .v-field-label, .v-card-title')]
             .filter(e => e.offsetParent !== null && e.innerText.trim()
                     && (e.scrollWidth > e.clientWidth + 1
                         || getComputedStyle(e).textOverflow === 'ellipsis'
