@@ -247,8 +247,9 @@ class Dashboard:
         role = "" if game.role == "watch" else f", played as the {game.role}"
         mineral = game.model.spec.params.get("mineral", "")
         title = f"{game.scenario_name}: {mineral}, seed {game.seed}{role}"
-        if game.overrides:  # a replay says what it changed, on screen and in the export
-            title += f"; replay: {game.describe_changes(game.overrides, compare=True)}"
+        overrides = getattr(game, "overrides", None)  # a room's market has none
+        if overrides:  # a replay says what it changed, on screen and in the export
+            title += f"; replay: {game.describe_changes(overrides, compare=True)}"
         self.title.set_text(title)
         self.background = None
         self.drawn = -1
