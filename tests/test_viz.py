@@ -542,7 +542,7 @@ def test_the_feed_lists_the_newest_quarter_first_and_a_bankruptcy_above_an_inves
     shown = feed_html([older, invest, bankrupt])  # in the order they happened
     lines = shown.split("</div>")
     assert lines[0].startswith("<div><b>Q7</b> — US-1 &lt;&amp;&gt; (producer) bankrupt")
-    assert lines[1].startswith("<div><b>Q7</b> — AU-2 invests in 5,000 t/yr")
+    assert lines[1].startswith('<div class="feed-routine"><b>Q7</b> — AU-2 invests in 5,000 t/yr')
     assert lines[2] == "<div><b>Q6</b> — facilitator's shock: export ban"
     assert feed_html([]) == "<i>Nothing yet: press Play.</i>"
 
@@ -721,7 +721,7 @@ def test_the_seed_is_an_integer_control_and_reset_keeps_it(game_page):
     assert game.seed == 7 and game.quarter == 0
     assert pd.read_csv(io.BytesIO(game.csv())).empty  # an export before the first quarter
     type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "-3")
-    assert "seed: expected a whole number from 0 up, got -3" in " ".join(
+    assert "seed: expected a whole number from 0 to 9,223,372,036,854,775,807, got -3" in " ".join(
         map(str, rc.find(v.Alert).widget.children)
     )
     assert game.seed == 7
@@ -852,3 +852,162 @@ def test_two_pages_never_share_a_market():
     assert text_of(second.find(v.Html, class_="game-quarter").widget) == "Quarter 0 of 40"
     first.close()
     second.close()
+
+
+# --- the game's face: levers that explain themselves, a seed that asks, a replay that says ----
+
+
+def page_text(rc) -> str:
+    """Every text and alert on the page."""
+    widgets = [*rc.find(v.Html).widgets, *rc.find(v.Alert).widgets]
+    return " ".join(" ".join(map(str, w.children)) for w in widgets)
+
+
+def test_every_lever_and_strategy_says_what_it_does():
+    from viz.levers import RESPONSE_HELP, STRATEGY_HELP
+
+    for lv in {x.key: x for x in (*COALITION_LEVERS, *SUPPLIER_LEVERS, *COMPARE_LEVERS)}.values():
+        assert len(lv.help) > 40, lv.key
+    floor = lever("governments.*.floor_price", COALITION_LEVERS).help
+    assert "pays" in floor and "does not rise" in floor  # a top-up, not a higher price
+    assert set(STRATEGY_HELP) == {"market", "dump", "restrict", "adaptive"}
+    assert set(RESPONSE_HELP) == {"none", "standing", "coordinated"}
+
+
+@pytest.mark.parametrize("role", ["coalition", "supplier"])
+def test_the_page_shows_every_levers_explanation_under_its_control(game_page, role):
+    from viz.levers import STRATEGY_HELP
+
+    _, rc = game_page
+    button(rc, {"coalition": "Allied coalition", "supplier": "Dominant supplier"}[role]).click()
+    shown = page_text(rc)
+    for lv in ROLE_LEVERS[role]:
+        assert lv.help in shown, lv.key
+    if role == "supplier":
+        assert all(text in shown for text in STRATEGY_HELP.values())
+    for lv in COMPARE_LEVERS:  # the Compare panel explains the lever chosen
+        select(rc, "Lever").v_model = lv.label
+        assert lv.help in page_text(rc), lv.key
+
+
+def test_a_typed_lever_value_is_taken_in_range_and_refused_outside_it(game_page):
+    game, rc = game_page
+    button(rc, "Allied coalition").click()
+    field = rc.find(v.TextField, label="USD/kg").widgets[0]  # the price floor's number
+    type_into(field, "500")
+    refused = " ".join(map(str, rc.find(v.Alert, class_="lever-refused").widget.children))
+    assert refused == "Price floor: from 0 to 200 USD/kg; 500 is outside it (nothing changed)"
+    assert game.pending == {}
+    field = rc.find(v.TextField, label="USD/kg").widgets[0]
+    type_into(field, "110")
+    assert set(game.pending.values()) == {110.0}
+    assert not rc.find(v.Alert, class_="lever-refused").widgets
+    select(rc, "Lever").v_model = "US price floor"  # Compare's lever takes a number too
+    type_into(rc.find(v.TextField, label="USD/kg").widgets[-1], "130")
+    assert "US price floor: 130 USD/kg" in [w.label for w in rc.find(v.Slider).widgets]
+    type_into(rc.find(v.TextField, label="USD/kg").widgets[-1], "-5")
+    (refused,) = rc.find(v.Alert, class_="lever-refused").widgets
+    assert "US price floor: from 0 to 200 USD/kg; -5 is outside it" in refused.children[0]
+
+
+def test_a_role_says_how_to_start_and_the_round_button_heads_the_levers(game_page):
+    _, rc = game_page
+    assert "press Play" in text_of(rc.find(v.Html, class_="game-status").widget)
+    button(rc, "Dominant supplier").click()
+    status = text_of(rc.find(v.Html, class_="game-status").widget)
+    assert status == "not started: set your levers, then press Play round"
+    assert "Play round" in text_of(rc.find(v.Html, class_="controls-help").widget)
+    order = []  # the page's widgets in the order they show, depth first
+
+    def walk(widget) -> None:
+        order.append(widget)
+        for child in getattr(widget, "children", None) or []:
+            if isinstance(child, ipywidgets.Widget):
+                walk(child)
+
+    walk(rc.container)
+    play = order.index(button(rc, "Play round (Q1)"))
+    first_lever = min(order.index(w) for w in rc.find(v.Select, label="Strategy").widgets)
+    assert play < first_lever  # the round's button heads the levers
+
+
+def test_changing_the_seed_mid_game_asks_first_and_a_huge_seed_is_refused(game_page):
+    game, rc = game_page
+    button(rc, "Step").click()
+    type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "9")
+    assert "Restart the game with seed 9? Progress is lost." in page_text(rc)
+    assert game.seed == 1 and game.quarter == 1  # nothing lost yet
+    button(rc, "Cancel").click()
+    assert game.seed == 1 and game.quarter == 1
+    type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "9")
+    button(rc, "Confirm").click()
+    assert game.seed == 9 and game.quarter == 0
+    type_into(rc.find(v.TextField, label="Seed (restarts the game)").widget, "1" * 23)
+    alert = " ".join(map(str, rc.find(v.Alert, class_="scenario-error").widget.children))
+    assert alert.startswith("seed: expected a whole number from 0 to 9,223,372,036,854,775,807")
+    assert game.seed == 9
+    with pytest.raises(ScenarioError):
+        game.set_seed(2**63)
+
+
+def test_a_finished_replay_shows_both_runs_and_replay_waits_while_playing(game_page):
+    game, rc = game_page
+    for _ in range(3):
+        button(rc, "Step").click()
+    select(rc, "Lever").v_model = "Supplier's state budget"
+    rc.find(v.Slider).widgets[-1].v_model = 0
+    button(rc, "Replay with this change").click()
+    select(rc, "Speed").v_model = "slow"
+    button(rc, "Play").click()
+    wait_until(lambda: game.quarter >= 1)
+    assert button(rc, "Replay with this change").disabled  # no restart mid-play
+    button(rc, "Pause").click()
+    select(rc, "Speed").v_model = "full speed"
+    button(rc, "Play").click()
+    wait_until(lambda: game.finished and [b.disabled for b in buttons(rc, "Play")] == [True])
+    (table,) = [
+        w.unsafe_innerHTML
+        for w in rc.find(tag="table").widgets
+        if "earlier run" in getattr(w, "unsafe_innerHTML", "")
+    ]
+    assert "earlier run (to Q3)" in table and table.count("→") == 6
+    assert "Changed: supplier's state budget 0 USD m." in page_text(rc)
+
+
+def test_a_replay_names_its_exports_and_its_picture_by_the_change():
+    game = Game("dumping", seed=1)
+    game.step()
+    names = set()
+    for value in (110, 150):
+        game.compare(lever("governments.US.floor_price", COMPARE_LEVERS), value)
+        names.add(game.export_name("png"))
+        board = Dashboard(live=False)
+        board.build(game)
+        assert f"replay: US price floor {value} USD/kg" in board.title.get_text()
+    assert names == {
+        "dumping-seed1-replay-us-price-floor-110-usd-kg.png",
+        "dumping-seed1-replay-us-price-floor-150-usd-kg.png",
+    }
+
+
+def test_the_price_axis_stops_near_the_cap_when_the_price_reaches_it():
+    game = Game("export-restriction", seed=1)
+    for _ in range(6):
+        game.step()
+    game.inject("export_ban")
+    play_out(game)
+    cap = game.model.demand.price_cap
+    assert np.nanmax(game.arrays()["price_allied"]) >= 0.95 * cap  # the price is at the cap
+    for board in (Dashboard(), Dashboard(live=False)):
+        board.png(game) if board.live else board.build(game)
+        board._grow(game.arrays())
+        assert board.axes["price"].get_ylim()[1] <= 1.3 * cap
+
+
+def test_the_feed_keys_its_firm_codes(game_page):
+    from viz.live import firm_name
+
+    _, rc = game_page
+    assert firm_name("JP-R") == "Japanese recycler" and firm_name("AU-2") == "Australian producer"
+    key = text_of(rc.find(v.Html, class_="firm-key").widget)
+    assert "JP-R Japanese recycler" in key and "US-1 US producer" in key

@@ -65,14 +65,14 @@ class Trace:
 TRACES: tuple[Trace, ...] = (
     # The allied price is drawn last of the three: where trade ties it to the others, it stays
     # visible on top.
-    Trace("price", "price_world", "rest-of-world price", "#7f7f7f"),
-    Trace("price", "price_home", "dominant country's home price", "#8c564b", style="-."),
+    Trace("price", "price_world", "rest of world", "#7f7f7f"),
+    Trace("price", "price_home", "dominant's home", "#8c564b", style="-."),
     Trace("price", "price_allied", "allied price", "#1f77b4"),
     Trace("price", "allied_cash_cost", "allied cash cost", "#ff7f0e", style="--"),
     Trace(
         "price",
         "floor_in_force",
-        "price floor in force",
+        "floor in force",
         "#9467bd",
         style=":",
         steps=True,
@@ -89,6 +89,8 @@ TRACES: tuple[Trace, ...] = (
     Trace("money", "dominant_sacrifice", "supplier's sacrifice", DUMPING),
 )
 
+# The price panel's title heads its legend, which sits above the panel: a price at the cap
+# must not run under it.
 TITLES = {
     "price": "Prices, USD/kg",
     "shares": "Market shares, %",
@@ -96,6 +98,19 @@ TITLES = {
     "stockpile": "Allied stockpile and shortage",
     "money": "Money, USD m so far",
 }
+
+# Each panel's y-axis in its units (the producers' count has its own axis on the right).
+UNITS = {
+    "price": "USD/kg",
+    "shares": "%",
+    "capacity": "kt/yr",
+    "stockpile": "t",
+    "money": "USD m",
+}
+
+# The price axis never grows past the price cap (`demand.price_cap`, where buyers stop
+# paying more) by more than this: a price at the cap fills the panel, not a fifth of it.
+CAP_HEADROOM = 1.25
 
 
 def nice_ceiling(x: float) -> float:
@@ -140,6 +155,7 @@ class Dashboard:
         self.image = b""
         self.full_draws = 0
         self.clear: dict[str, float] = {}
+        self.caps: dict[str, float] = {}  # a panel's highest sensible top: the price cap
 
     # --- building ------------------------------------------------------------------------------
 
@@ -152,7 +168,7 @@ class Dashboard:
         fig = self.figure
         fig.clear()
         grid = fig.add_gridspec(
-            2, 6, left=0.045, right=0.985, top=0.9, bottom=0.09, wspace=1.1, hspace=0.38
+            2, 6, left=0.06, right=0.975, top=0.83, bottom=0.1, wspace=1.15, hspace=0.45
         )
         ax = {
             "price": fig.add_subplot(grid[0, :3]),
@@ -168,12 +184,13 @@ class Dashboard:
             axis.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
             if name == "producers":
                 continue
-            axis.set_title(TITLES[name], fontsize=10, loc="left")
+            if name != "price":  # the price legend carries its title
+                axis.set_title(TITLES[name], fontsize=10, loc="left")
             axis.grid(alpha=0.3)
             axis.tick_params(labelsize=8)
             axis.yaxis.set_major_formatter(FuncFormatter(_compact))
-        for name in ("capacity", "stockpile", "money"):
-            ax[name].set_xlabel("quarter", fontsize=8, labelpad=1)
+            axis.set_xlabel("quarter", fontsize=8, labelpad=1)
+            axis.set_ylabel(UNITS[name], fontsize=8, labelpad=1)
         ax["shares"].set_ylim(0, 130)  # room above 100 % for the legend
         ax["shares"].set_yticks(range(0, 101, 20))
         ax["producers"].set_ylim(0, producers * 1.6 + 0.5)  # the legend sits above the line
@@ -229,7 +246,11 @@ class Dashboard:
         self._initial_limits(game)
         role = "" if game.role == "watch" else f", played as the {game.role}"
         mineral = game.model.spec.params.get("mineral", "")
-        self.title.set_text(f"{game.scenario_name}: {mineral}, seed {game.seed}{role}")
+        title = f"{game.scenario_name}: {mineral}, seed {game.seed}{role}"
+        overrides = getattr(game, "overrides", None)  # a room's market has none
+        if overrides:  # a replay says what it changed, on screen and in the export
+            title += f"; replay: {game.describe_changes(overrides, compare=True)}"
+        self.title.set_text(title)
         self.background = None
         self.drawn = -1
         self.image = b""
@@ -245,16 +266,30 @@ class Dashboard:
         ]
         if ghost_label is not None:
             extra.append(Line2D([], [], color="#555555", alpha=GHOST_ALPHA, label=ghost_label))
-        for name in ("price", "shares", "stockpile", "money"):
+        # Above the price panel, in rows of four under the panel's title.
+        self.legends["price"] = ax["price"].legend(
+            handles=[self.lines[t] for t in TRACES if t.panel == "price"] + extra,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            fontsize=7,
+            framealpha=1.0,
+            ncol=4,
+            title=TITLES["price"],
+            title_fontsize=10,
+            alignment="left",
+            borderaxespad=0.2,
+            columnspacing=1.0,
+            handlelength=1.8,
+            frameon=False,
+        )
+        for name in ("shares", "stockpile", "money"):
             handles = [self.lines[t] for t in TRACES if t.panel == name]
-            if name == "price":
-                handles += extra
             self.legends[name] = ax[name].legend(
                 handles=handles,
                 loc="upper left",
                 fontsize=7,
                 framealpha=1.0,
-                ncol=2 if name in ("price", "shares") else 1,
+                ncol=2 if name == "shares" else 1,
             )
         self.legends["capacity"] = ax["capacity"].legend(
             handles=[self.lines[t] for t in TRACES if t.panel in ("capacity", "producers")],
@@ -277,6 +312,7 @@ class Dashboard:
         """Limits that the game is unlikely to outgrow, from what it starts with: each growth
         costs a full draw."""
         model = game.model
+        self.caps = {"price": float(model.demand.price_cap)}
         governments = model.governments.values()
         # The price floors that can come into force (none while the alliance does nothing):
         # the chart draws the floor in force, never the one configured.
@@ -303,14 +339,19 @@ class Dashboard:
             "money": money_top,
         }
         for name, top in tops.items():
-            self.axes[name].set_ylim(0, nice_ceiling(top / self.clear.get(name, 1.0)))
+            top = nice_ceiling(top / self.clear.get(name, 1.0))
+            if name in self.caps:
+                top = min(top, self.caps[name] * CAP_HEADROOM)
+            self.axes[name].set_ylim(0, top)
         if game.ghost is not None:
             self._grow(game.ghost.series)
 
     # --- updating ------------------------------------------------------------------------------
 
     def _grow(self, series: dict[str, np.ndarray]) -> bool:
-        """Widen any panel the data has outgrown, with headroom; True if one was widened."""
+        """Widen any panel the data has outgrown, with headroom; True if one was widened. The
+        price axis stops at the price cap with a little headroom (`CAP_HEADROOM`): no price
+        goes above the cap, so doubling past it only squashes the lines."""
         grew = False
         for name in ("price", "capacity", "stockpile", "money"):
             values = [_xy(series, t)[1] for t in TRACES if t.panel == name and t.series in series]
@@ -323,6 +364,9 @@ class Dashboard:
             clear = self.clear.get(name, 1.0)
             # Twice the need: an axis that grows at all grows once or twice a game, not often.
             new_top = nice_ceiling(max(high * 2, high / clear)) if high > top * clear else top
+            limit = self.caps.get(name)
+            if limit and new_top != top:
+                new_top = max(min(new_top, limit * CAP_HEADROOM), high / clear, top)
             new_bottom = -nice_ceiling(-low * 2) if low < bottom else bottom
             if (new_bottom, new_top) != (bottom, top):
                 self.axes[name].set_ylim(new_bottom, new_top)

@@ -13,17 +13,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import ipyvuetify as v
 import ipywidgets
 import solara
+import traitlets
 from mesa.visualization.solara_viz import UserInputs
 
 from market import ScenarioError
-from viz.charts import CAPTION, export_png
-from viz.game import ROLES, ROUNDS, Game
-from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, Lever, lever
-from viz.live import FEED_STYLE, LiveView
+from viz.charts import CAPTION, export_png, projector_dashboard
+from viz.game import MAX_SEED, ROLES, ROUNDS, Game
+from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, Lever, lever, option_help
+from viz.live import FEED_STYLE, LiveView, firm_key
 
-# A slider's label (which carries its value) on its own line above the slider.
+# The live charts' drawn width in pixels: shown at this width, their smallest text is 12 px.
+CHART_PX = round(projector_dashboard().size[0] * projector_dashboard().dpi)
+
+# A slider's label (which carries its value) on its own line above the slider, and labels that
+# wrap rather than end in "…". Under 600 px (a phone) the columns stack into one and the page
+# never scrolls sideways; the charts keep their drawn size (every text 12 px or more) and
+# scroll sideways in their own box instead of shrinking to a third of that.
 CSS = """
 .game-levers .v-input--horizontal.v-slider {
     grid-template-areas: "prepend" "control" "messages";
@@ -32,7 +40,27 @@ CSS = """
 }
 .game-levers .v-slider .v-input__prepend { margin-inline-end: 0; margin-bottom: -6px; }
 .game-feed { width: 100%; }
-"""
+.game-feed .feed-routine { color: #666; }
+.game-page .v-card-title { white-space: normal; overflow-wrap: anywhere; }
+.compare-result td[align=right] { white-space: nowrap; }
+.game-page .v-label, .game-page .v-field-label, .game-page .v-select__selection-text {
+    white-space: normal !important; overflow: visible; text-overflow: clip;
+}
+.game-page .v-input__prepend { min-width: 0 !important; max-width: 100% !important; }
+.game-page { max-width: 100vw; overflow-x: hidden; box-sizing: border-box; }
+.game-chart-box { width: 100%; overflow-x: auto; }
+.game-chart-box img.game-charts { display: block; }
+.lever-row { flex-wrap: nowrap; align-items: center; gap: 8px; }
+.lever-row > :first-child { flex: 1 1 auto; min-width: 0; }
+.lever-number { flex: 0 0 120px; max-width: 120px; }
+.lever-help, .lever-option { font-size: 0.85em; color: #444; line-height: 1.35; }
+@media (max-width: 600px) {
+  .game-page .v-row > .v-col { flex: 0 0 100% !important; max-width: 100% !important; }
+  .game-page .v-row { margin: 0 !important; }
+  .game-chart-box img.game-charts { width: {chart}px !important; max-width: none; }
+  .lever-row { flex-wrap: wrap; }
+}
+""".replace("{chart}", str(CHART_PX))
 
 # Seconds between quarters while playing.
 SPEEDS: dict[str, float] = {"slow": 1.0, "normal": 0.3, "fast": 0.1, "full speed": 0.0}
@@ -77,6 +105,75 @@ def _attempt(error: solara.Reactive[str], action: Callable[[], Any]) -> bool:
         error.value = str(err)
         return False
     return True
+
+
+@solara.component
+def LeverControl(
+    lv: Lever, value: Any, on_change: Callable[[str, Any], None], note: str = ""
+) -> None:
+    """One lever: Mesa's control for it (a slider carries its value in its label), a number
+    field beside a slider bound to the same value, and what the lever does in plain words (a
+    choice's options each explained). A typed number outside the slider's range is refused with
+    one line naming the range; nothing changes."""
+    refused = solara.use_reactive("")
+
+    def changed(key: str, shown: Any) -> None:
+        refused.value = ""
+        on_change(key, shown)
+
+    def typed(number: float | int | None) -> None:
+        if number is None:
+            return
+        problem = lv.check(number, value)
+        if problem:  # the field keeps what was typed, to be corrected
+            refused.value = problem
+            return
+        refused.value = ""
+        on_change(lv.key, int(number) if lv.kind == "int" else float(number))
+
+    with solara.Column(gap="2px", classes=["game-lever"]):
+        if lv.kind in ("float", "int"):
+            entry = solara.InputInt if lv.kind == "int" else solara.InputFloat
+            with solara.Row(classes=["lever-row"]):
+                with solara.Column(classes=["game-levers"]):
+                    UserInputs({lv.key: lv.control(value, note)}, on_change=changed)
+                entry(
+                    lv.unit or "number",
+                    value=lv.shown(value),
+                    on_value=typed,
+                    classes=["lever-number"],
+                )
+        else:
+            with solara.Column(classes=["game-levers"]):
+                UserInputs({lv.key: lv.control(value, note)}, on_change=changed)
+        if refused.value:
+            solara.Error(refused.value, dense=True, classes=["lever-refused"])
+        solara.Text(lv.help, classes=["lever-help"])
+        for text in option_help(lv):
+            solara.Text(text, classes=["lever-option"])
+
+
+class ScrollTo(v.VuetifyTemplate):
+    """Scrolls the page to `target` (a CSS selector) each time `tick` moves: after a round,
+    the player's eyes go from the levers to the charts."""
+
+    template = traitlets.Unicode(
+        """
+<template><span style="display: none"></span></template>
+<script>
+module.exports = {
+  watch: {
+    tick() {
+      const el = document.querySelector(this.target);
+      if (el) el.scrollIntoView({behavior: "smooth", block: "start"});
+    }
+  }
+}
+</script>
+"""
+    ).tag(sync=True)
+    tick = traitlets.Int(0).tag(sync=True)
+    target = traitlets.Unicode("").tag(sync=True)
 
 
 @solara.component
@@ -136,7 +233,11 @@ def Controls(
         solara.Button("Reset", icon_name="mdi-restore", on_click=on_reset)
     solara.Select("Speed", value=speed, values=list(SPEEDS), dense=True)
     if role_game:
-        solara.Text("Set your levers under the charts, then press Play round.")
+        solara.Text(
+            "No Play button in a role: set your levers in Your move, just below, then press "
+            "Play round at its top; the charts show the round as it plays.",
+            classes=["controls-help"],
+        )
 
 
 @solara.component
@@ -147,6 +248,8 @@ def ScenarioPanel(
     setup.value  # noqa: B018
     error = solara.use_reactive("")
     uploads = solara.use_reactive(0)
+    asked = solara.use_reactive(None)  # a seed waiting for the player's confirmation
+    seeds = solara.use_reactive(0)  # a fresh seed field after a cancel
     current = next(
         (key for key, choice in game.choices.items() if choice.source is game.source),
         game.scenario_name,
@@ -164,9 +267,27 @@ def ScenarioPanel(
         _bump(uploads)  # a fresh upload button, so the same file can be sent again
         on_change(True)
 
-    def seed(value: int | None) -> None:
-        if value is not None and _attempt(error, lambda: game.set_seed(value)):
+    def restart(value: int) -> None:
+        asked.value = None
+        if _attempt(error, lambda: game.set_seed(value)):
             on_change(True)
+
+    def seed(value: int | None) -> None:
+        if value is None or value == game.seed:
+            return
+        if not 0 <= value <= MAX_SEED:
+            error.value = f"seed: expected a whole number from 0 to {MAX_SEED:,}, got {value}"
+            _bump(seeds)
+            return
+        if game.quarter > 0 or game.moves:  # a game under way: ask before losing it
+            error.value = ""
+            asked.value = value
+            return
+        restart(value)
+
+    def cancel() -> None:
+        asked.value = None
+        _bump(seeds)
 
     solara.Select("Scenario", value=current, values=list(game.choices), on_value=choose)
     solara.Text(game.description, style={"font-size": "0.9em"})
@@ -179,7 +300,17 @@ def ScenarioPanel(
     ).key(f"upload-{uploads.value}")
     if error.value:
         solara.Error(error.value, classes=["scenario-error"])
-    solara.InputInt("Seed (restarts the game)", value=game.seed, on_value=seed)
+    solara.InputInt("Seed (restarts the game)", value=game.seed, on_value=seed).key(
+        f"seed-{seeds.value}"
+    )
+    if asked.value is not None:
+        with solara.Column(gap="4px", classes=["seed-confirm"]):
+            solara.Warning(
+                f"Restart the game with seed {asked.value}? Progress is lost.", dense=True
+            )
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "6px"}):
+                solara.Button("Confirm", color="primary", on_click=lambda: restart(asked.value))
+                solara.Button("Cancel", on_click=cancel)
 
 
 @solara.component
@@ -227,16 +358,22 @@ def RolePanel(
 
 @solara.component
 def Charts(live: LiveView) -> None:
-    """The live charts (drawn by LiveView) and how to read them."""
-    solara.Column(children=[live.image])
+    """The live charts (drawn by LiveView) and how to read them; on a phone they keep their
+    drawn width and scroll sideways in their own box."""
+    solara.Column(children=[live.image], classes=["game-chart-box"])
     solara.Text(CAPTION, style={"font-size": "0.85em", "color": "#555"})
 
 
 @solara.component
-def Feed(live: LiveView) -> None:
-    """The story in plain words, newest first (kept up to date by LiveView)."""
+def Feed(live: LiveView, game: Game, setup: solara.Reactive[int]) -> None:
+    """The story in plain words, newest first (kept up to date by LiveView), and a key to the
+    firms' codes it names."""
+    setup.value  # noqa: B018
     solara.Text("What happened", style={"font-weight": "bold"})
     solara.Column(children=[live.feed], style=FEED_STYLE)
+    params = game.model.spec.params
+    codes = [*params.get("producers", {}), *params.get("recyclers", {})]
+    solara.Text(firm_key(codes), classes=["firm-key"], style={"font-size": "0.85em"})
 
 
 @solara.component
@@ -245,8 +382,10 @@ def DecisionPanel(
     version: solara.Reactive[int],
     playing: solara.Reactive[bool],
     on_change: Callable[[bool], None],
+    on_round: Callable[[], None] | None = None,
 ) -> None:
-    """The player's levers for the next round, validated when the round starts."""
+    """The player's levers for the next round, validated when the round starts; `on_round`
+    after a round starts (the page shows the charts)."""
     version.value  # noqa: B018
     scope = solara.use_reactive(ALL_MEMBERS)
     error = solara.use_reactive("")
@@ -263,6 +402,8 @@ def DecisionPanel(
         if _attempt(error, game.play_round):
             on_change(False)
             playing.value = True
+            if on_round is not None:
+                on_round()
 
     first = game.quarter + 1
     last = min(game.quarter + game.round_quarters, game.quarters)
@@ -273,20 +414,16 @@ def DecisionPanel(
             solara.Select(
                 "Apply to", value=scope, values=[ALL_MEMBERS, *game.members()], dense=True
             )
-        first = (game.members() or game.countries())[0]
-        params = {
-            lv.key: lv.control(
-                game.lever_value(lv, where),
-                f"{first}'s; members differ"
-                if where == ALL_MEMBERS and game.members_differ(lv)
-                else "",
-            )
-            for lv in levers
-        }
-        with solara.Column(classes=["game-levers"]):
-            UserInputs(params, on_change=change)
-        if game.role == "supplier":
-            solara.Text(f"State budget left: {game.model.supplier.budget:,.0f} USD m")
+        # The round's button heads the levers, with what it will change: no scrolling past
+        # eight controls to find it.
+        solara.Button(
+            f"Play round ({span})" if not game.finished else "Game over",
+            icon_name="mdi-play",
+            color="primary",
+            on_click=play_round,
+            disabled=playing.value or not game.deciding,
+            classes=["play-round"],
+        )
         if game.pending:
             solara.Text(
                 "Changes for the next round: " + game.describe_changes(game.pending),
@@ -294,13 +431,17 @@ def DecisionPanel(
             )
         if error.value:
             solara.Error(error.value)
-        solara.Button(
-            f"Play round ({span})" if not game.finished else "Game over",
-            icon_name="mdi-play",
-            color="primary",
-            on_click=play_round,
-            disabled=playing.value or not game.deciding,
-        )
+        if game.role == "supplier":
+            solara.Text(f"State budget left: {game.model.supplier.budget:,.0f} USD m")
+        first = (game.members() or game.countries())[0]
+        for lv in levers:
+            differ = where == ALL_MEMBERS and game.members_differ(lv)
+            LeverControl(
+                lv,
+                game.lever_value(lv, where),
+                change,
+                f"{first}'s; members differ" if differ else "",
+            ).key(f"{lv.key}-{where}")
 
 
 @solara.component
@@ -341,12 +482,61 @@ def Scoreboard(game: Game, version: solara.Reactive[int]) -> None:
         solara.Text(f"How it is scored: {score.rule}.", style={"font-size": "0.85em"})
 
 
+# The key indicators a replay is read by: (label, series, how it is read off, format).
+OUTCOMES: tuple[tuple[str, str, str, str], ...] = (
+    ("allied producers in business at the end", "allied_producers_active", "last", "{:.0f}"),
+    ("dominant share at the end", "dominant_share", "last%", "{:.0f} %"),
+    ("allied fiscal cost", "fiscal_cost", "last", "{:,.0f} USD m"),
+    ("supplier's sacrifice", "dominant_sacrifice", "last", "{:,.0f} USD m"),
+    ("shortage", "shortage", "sum", "{:,.0f} t"),
+    ("mean allied price", "price_allied", "mean", "{:,.1f} USD/kg"),
+)
+
+
+def outcome(series: dict[str, Any], name: str, how: str, fmt: str) -> str:
+    values = series.get(name)
+    if values is None or not len(values):
+        return "-"
+    if how == "sum":
+        return fmt.format(float(values.sum()))
+    if how == "mean":
+        return fmt.format(float(values[values == values].mean()))
+    last = float(values[-1])
+    return fmt.format(last * 100 if how == "last%" else last)
+
+
+@solara.component
+def CompareResult(game: Game, version: solara.Reactive[int]) -> None:
+    """At the end of a replay: both runs side by side, the earlier run → this one."""
+    version.value  # noqa: B018
+    if game.ghost is None or not game.finished:
+        return
+    before, after = game.ghost.series, game.arrays()
+    played = len(before.get("quarter", ()))
+    upto = "" if played >= game.quarters else f" (to Q{played})"
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td align='right'>{outcome(before, *spec)}</td>"
+        f"<td>→</td><td align='right'>{outcome(after, *spec)}</td></tr>"
+        for label, *spec in OUTCOMES
+    )
+    change = game.describe_changes(game.overrides, compare=True)
+    with solara.Card("Replay against the earlier run", classes=["compare-result"]):
+        solara.Text(f"Changed: {change}.", style={"font-weight": "bold"})
+        solara.HTML(
+            tag="table",
+            unsafe_innerHTML=f"<tr><th></th><th>earlier run{upto}</th><th></th>"
+            f"<th>this run</th></tr>{rows}",
+            style="font-size: 0.9em; margin: 6px 0;",
+        )
+
+
 @solara.component
 def ComparePanel(
     game: Game,
     setup: solara.Reactive[int],
     version: solara.Reactive[int],
     on_change: Callable[[bool], None],
+    playing: solara.Reactive[bool] | None = None,
 ) -> None:
     """Replay this game with one lever changed; the run so far stays on the charts, faded."""
     setup.value  # noqa: B018
@@ -377,15 +567,15 @@ def ComparePanel(
             on_value=pick,
             dense=True,
         )
-        with solara.Column(classes=["game-levers"]):
-            UserInputs(
-                {selected.key: selected.control(selected.model_value(shown))},
-                on_change=lambda _key, v: value.set(v),
-            )
+        LeverControl(selected, selected.model_value(shown), lambda _key, v: value.set(v)).key(
+            f"compare-{selected.key}"
+        )
         if error.value:
             solara.Error(error.value)
         CompareNotes(game, version, selected)
-        WhenStarted(version, game, "Replay with this change", "mdi-compare", replay)
+        WhenStarted(
+            version, game, "Replay with this change", "mdi-compare", replay, playing=playing
+        )
         solara.Text(
             "Same scenario, seed and moves; the earlier run stays on the charts, faded.",
             style={"font-size": "0.85em"},
@@ -410,11 +600,15 @@ def WhenStarted(
     icon: str,
     on_click: Callable[[], None],
     until_over: bool = False,
+    playing: solara.Reactive[bool] | None = None,
 ) -> None:
-    """A button that is live once the game has started (or until it is over): the only part
-    of its panel that must follow every quarter."""
+    """A button that is live once the game has started (or until it is over), and, given
+    `playing`, not while the game plays: the only part of its panel that must follow every
+    quarter."""
     version.value  # noqa: B018
     disabled = game.finished if until_over else game.quarter == 0
+    if playing is not None and playing.value:
+        disabled = True
     solara.Button(label, icon_name=icon, on_click=on_click, disabled=disabled)
 
 
@@ -486,6 +680,7 @@ def GameView(game: Game) -> None:
     speed = solara.use_reactive("normal")
     live = solara.use_memo(LiveView, [])
     loops = solara.use_ref(0)
+    rounds = solara.use_reactive(0)  # rounds started: the page scrolls to the charts
 
     def phase() -> tuple:
         return game.generation, game.quarter == 0, game.finished, game.deciding
@@ -544,25 +739,28 @@ def GameView(game: Game) -> None:
     live.refresh(game)  # cheap when nothing changed
 
     solara.Style(CSS)
-    with solara.Column(style={"padding": "12px", "gap": "8px"}):
+    # The charts span the page, so on a projector (1280x720) they are drawn and shown at the
+    # same width and their smallest text is 12 px; the panels sit in three columns under
+    # them, a role's levers first, and stack into one on a phone.
+    with solara.Column(style={"padding": "12px", "gap": "8px"}, classes=["game-page"]):
         Header(game, setup, live)
         solara.Text(INTRO, style={"font-size": "0.95em"})
-        with solara.Columns([1, 3], gutters_dense=True):
+        Charts(live)
+        ScrollTo.element(tick=rounds.value, target="img.game-charts")
+        with solara.Columns([1, 1, 1], gutters_dense=True):
             with solara.Column(gap="10px"):
                 with solara.Card("Play", classes=["controls"]), solara.Column(gap="6px"):
                     Controls(game, version, playing, speed, advance, reset)
+                if game.role != "watch" and not game.replay:
+                    DecisionPanel(game, version, playing, on_change, lambda: _bump(rounds))
                 with solara.Card("Scenario"), solara.Column(gap="6px"):
                     ScenarioPanel(game, setup, on_change)
                 with solara.Card("Role"), solara.Column(gap="6px"):
                     RolePanel(game, setup, version, on_change)
-                FacilitatorPanel(game, setup, version, on_change)
             with solara.Column(gap="10px"):
-                Charts(live)
-                with solara.Columns([1, 1], gutters_dense=True):
-                    with solara.Column():
-                        Feed(live)
-                    with solara.Column():
-                        if game.role != "watch" and not game.replay:
-                            DecisionPanel(game, version, playing, on_change)
-                        Scoreboard(game, version)
-                        ComparePanel(game, setup, version, on_change)
+                Feed(live, game, setup)
+                Scoreboard(game, version)
+                CompareResult(game, version)
+            with solara.Column(gap="10px"):
+                ComparePanel(game, setup, version, on_change, playing)
+                FacilitatorPanel(game, setup, version, on_change)

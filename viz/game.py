@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import threading
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -54,6 +55,7 @@ ROLES: dict[str, str] = {
 }
 ROUNDS: dict[str, int] = {"1 quarter": 1, "1 year": 4}
 MAX_UPLOAD_BYTES = 256 * 1024
+MAX_SEED = 2**63 - 1  # the largest seed a 64-bit signed field (CSV readers, numpy) holds
 
 # What the game exports, charts and scores: the quarterly table a run writes and the series the
 # model records beside it (the floor in force, the allied cost the price is read against, ...).
@@ -228,8 +230,10 @@ class Game:
         return str(tree["name"])
 
     def set_seed(self, seed: int) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ScenarioError(f"seed: expected a whole number from 0 up, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ScenarioError(
+                f"seed: expected a whole number from 0 to {MAX_SEED:,}, got {seed!r}"
+            )
         with self.lock:
             self.seed = seed
             self.start()
@@ -563,7 +567,9 @@ class Game:
         """Last quarter in numbers, one line."""
         s = self.model.recorder.latest
         if not s:
-            return "not started: press Play"
+            if self.role == "watch" or self.replay:
+                return "not started: press Play"
+            return "not started: set your levers, then press Play round"
 
         def price(name: str) -> str:  # a region with no buyers has no price
             return "none" if s[name] != s[name] else f"{s[name]:.1f}"
@@ -585,8 +591,14 @@ class Game:
         return csv_bytes(self.timeseries())
 
     def export_name(self, extension: str) -> str:
+        """'dumping-seed1.png'; a replay adds its change: 'dumping-seed1-replay-us-price-floor-
+        110-usd-kg.png', so two replays' files never share a name."""
         role = "" if self.role == "watch" else f"-{self.role}"
-        return f"{self.scenario_name}-seed{self.seed}{role}.{extension}"
+        tag = ""
+        if self.overrides:
+            words = self.describe_changes(self.overrides, compare=True).lower()
+            tag = "-replay-" + "-".join(re.findall(r"[a-z0-9.]+", words))[:60].strip("-.")
+        return f"{self.scenario_name}-seed{self.seed}{role}{tag}.{extension}"
 
     # --- score -------------------------------------------------------------------------------
 

@@ -17,22 +17,84 @@ import ipyvuetify as v
 import ipywidgets
 
 from market.feed import FeedEntry, by_rank
-from viz.charts import Dashboard
+from viz.charts import Dashboard, projector_dashboard
 from viz.game import Game
 
-FEED_STYLE = "max-height: 340px; overflow-y: auto; font-size: 0.9em; line-height: 1.5;"
+# The live charts are the projector's figure (9.6 in wide: shown across a 1280 px screen its
+# smallest text is 12.6 px) drawn at 110 dots an inch rather than 132: a frame of 1,056 px
+# instead of 1,267 costs a third fewer pixels to draw, pack and send at full speed, and the
+# browser's scaling keeps the text's shown size.
+LIVE_DPI = 110
+
+FEED_STYLE = (
+    "max-height: 340px; overflow-y: auto; overflow-x: hidden; overflow-wrap: anywhere; "
+    "font-size: 0.9em; line-height: 1.5;"
+)
 
 
-def feed_html(feed: list[FeedEntry]) -> str:
+# Where a firm's code comes from: its country, then a number (a producer's plant) or R (a
+# recycler). Countries a scenario may name; another code reads as itself.
+COUNTRY_ADJECTIVES = {
+    "US": "US",
+    "AU": "Australian",
+    "JP": "Japanese",
+    "MY": "Malaysian",
+    "TH": "Thai",
+    "CA": "Canadian",
+    "EU": "European",
+    "KR": "Korean",
+    "IN": "Indian",
+    "VN": "Vietnamese",
+    "BR": "Brazilian",
+    "GB": "British",
+    "DE": "German",
+    "FR": "French",
+}
+
+
+def firm_name(code: str) -> str:
+    """'JP-R' -> 'Japanese recycler', 'AU-1' -> 'Australian producer'."""
+    country, _, tail = code.partition("-")
+    where = COUNTRY_ADJECTIVES.get(country, country)
+    return f"{where} {'recycler' if tail.upper().startswith('R') else 'producer'}"
+
+
+def firm_key(codes: list[str]) -> str:
+    """The line under the feed that reads its firm codes: 'Firms: AU-1 Australian producer;
+    JP-R Japanese recycler'."""
+    if not codes:
+        return ""
+    return (
+        "Firms: "
+        + "; ".join(f"{c} {firm_name(c)}" for c in codes)
+        + (" (a higher number: a new plant in that country)")
+    )
+
+
+# Routine news (an investment, new capacity: `market.feed` rank 3) shows greyed under the
+# quarter's bankruptcies, shocks and decisions, so it never reads as the headline.
+ROUTINE_RANK = 3
+ROUTINE = ' class="feed-routine"'
+
+
+def feed_html(feed: list[FeedEntry], empty: str = "Nothing yet: press Play.") -> str:
     """The event feed, newest quarter first and, within a quarter, what matters most first (a
-    bankruptcy or a shock above investment news); the text is escaped (an uploaded scenario
-    names events)."""
+    bankruptcy or a shock above investment news, which is greyed); the text is escaped (an
+    uploaded scenario names events)."""
     lines = [
-        f"<div><b>{'Start' if e.quarter <= 0 else f'Q{e.quarter}'}</b> — "
+        f"<div{ROUTINE if e.rank >= ROUTINE_RANK else ''}>"
+        f"<b>{'Start' if e.quarter <= 0 else f'Q{e.quarter}'}</b> — "
         f"{html.escape(e.text, quote=False)}</div>"
         for e in by_rank(feed)
     ]
-    return "".join(lines) or "<i>Nothing yet: press Play.</i>"
+    return "".join(lines) or f"<i>{html.escape(empty)}</i>"
+
+
+def empty_feed(game: Game) -> str:
+    """What the feed says before anything happened: how this game starts."""
+    if game.role == "watch" or game.replay:
+        return "Nothing yet: press Play."
+    return "Nothing yet: set your levers, then press Play round."
 
 
 class LiveView:
@@ -40,7 +102,7 @@ class LiveView:
 
     def __init__(self, board: Dashboard | None = None) -> None:
         self.lock = threading.Lock()
-        self.board = board or Dashboard()
+        self.board = board or Dashboard(dpi=LIVE_DPI, size=projector_dashboard().size)
         self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%"))
         self.image.add_class("game-charts")
         self.quarter = v.Html(tag="span", children=[""], class_="game-quarter")
@@ -69,7 +131,7 @@ class LiveView:
             feed = game.feed()
             seen = (game.generation, len(feed))
             if seen != self._feed_seen:
-                self.feed.value = feed_html(feed)
+                self.feed.value = feed_html(feed, empty_feed(game))
                 self._feed_seen = seen
 
     @staticmethod
