@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.browser.conftest import free_port, start_server, stop_server
-from tests.browser.test_room_browser import PHONE, _page, _settled
+from tests.browser.rooms import PHONE, new_page, settled
 
 US, SUPPLIER = "United States government", "Dominant supplier"
 
@@ -51,10 +51,10 @@ def test_a_killed_server_restarted_resumes_the_room_and_its_open_pages(chromium,
     server, url = start_server(command, port)
     contexts = []
     try:
-        host_context, host, host_errors = _page(chromium, {"width": 1280, "height": 800})
+        host_context, host, host_errors = new_page(chromium, {"width": 1280, "height": 800})
         contexts.append(host_context)
         host.goto(url + "room/new")
-        _settled(host, "Seats open to players")
+        settled(host, "Seats open to players")
         # the longest deadline: a round here resolves only because its players decided
         host.get_by_label("Decision deadline, seconds (10 to 3,600)").fill("3600")
         host.get_by_role("button", name="Create room").click()
@@ -66,10 +66,10 @@ def test_a_killed_server_restarted_resumes_the_room_and_its_open_pages(chromium,
 
         players = {}
         for seat in (US, SUPPLIER):
-            context, page, errors = _page(chromium, PHONE)
+            context, page, errors = new_page(chromium, PHONE)
             contexts.append(context)
             page.goto(url + f"room?room={code}")
-            _settled(page, "Join a workshop room")
+            settled(page, "Join a workshop room")
             page.get_by_role("button", name=seat).click()
             page.get_by_text("Your levers for round 1").wait_for(timeout=60_000)
             link = page.locator(".room-seat-link").inner_text().rsplit(": ", 1)[1]
@@ -80,7 +80,7 @@ def test_a_killed_server_restarted_resumes_the_room_and_its_open_pages(chromium,
             players[seat][1].get_by_role("button", name="Decide").click()
         for _, page, _, _ in players.values():
             page.get_by_text("Your levers for round 2").wait_for(timeout=60_000)
-        _settled(players[US][1], "Your levers for round 2")
+        settled(players[US][1], "Your levers for round 2")
         players[US][1].get_by_role("button", name="Decide").click()
         players[US][1].get_by_text("Your decision for round 2").wait_for(timeout=30_000)  # saved
 
@@ -114,16 +114,16 @@ def test_a_killed_server_restarted_resumes_the_room_and_its_open_pages(chromium,
             again.get_by_text("Your levers for round 2").wait_for(timeout=60_000)
             assert seat in again.locator(".room-header").inner_text()
             again.close()
-        stranger_context, stranger, _ = _page(chromium, PHONE)
+        stranger_context, stranger, _ = new_page(chromium, PHONE)
         contexts.append(stranger_context)
         stranger.goto(url + f"room?room={code}")
-        _settled(stranger, "Join a workshop room")
+        settled(stranger, "Join a workshop room")
         for seat in (US, SUPPLIER):
             assert stranger.get_by_role("button", name=seat).is_disabled()
 
         # 3. the supplier decides on the page it had open: the round resolves on the new server
         supplier = players[SUPPLIER][1]
-        _settled(supplier, "Your levers for round 2")
+        settled(supplier, "Your levers for round 2")
         supplier.get_by_role("button", name="Decide").click()
         for _, page, _, _ in players.values():
             page.get_by_text("Your levers for round 3").wait_for(timeout=60_000)

@@ -16,10 +16,10 @@ import pytest
 from matplotlib.text import Text
 
 from tests.browser.conftest import free_port, start_server, stop_server
+from tests.browser.rooms import PHONE, new_page, settled
 from viz.charts import projector_dashboard
 from viz.room.room import Room, RoomMarket
 
-PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}
 SEATS = {
     "US": "United States government",
@@ -59,13 +59,9 @@ class Screens:
 
 
 def _open(browser, viewport: dict[str, int], url: str, text: str):
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    context, page, errors = new_page(browser, viewport)
     page.goto(url)
-    page.get_by_text(text).first.wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)  # a click in the first redraws is lost: let them pass
+    settled(page, text)
     return context, page, errors
 
 

@@ -22,12 +22,12 @@ import ipyvuetify as v
 import ipywidgets
 import segno
 import solara
-from mesa.visualization.solara_viz import UserInputs
 from solara.server import kernel_context
 
 from market import ScenarioError, lever_map
 from viz.charts import CAPTION, projector_dashboard
 from viz.components import CSS as GAME_CSS
+from viz.components import LeverControl
 from viz.game import ROUNDS, Choice, parse_upload, scenario_choices
 from viz.levers import SHOCKS
 from viz.live import FEED_STYLE, LiveView, feed_html
@@ -452,12 +452,9 @@ def SeatPage() -> None:
             with solara.Card(f"Your levers for round {view.round}", classes=["seat-levers"]):
                 with room.lock:
                     current = {k: lever_map.read(room.model, k) for k in levers}
-                controls = {
-                    k: lv.control(draft.value.get(k, (view.pending or {}).get(k, current[k])))
-                    for k, lv in levers.items()
-                }
-                with solara.Column(classes=["game-levers"]):
-                    UserInputs(controls, on_change=change)
+                for k, lv in levers.items():
+                    shown = draft.value.get(k, (view.pending or {}).get(k, current[k]))
+                    LeverControl(lv, shown, change)
                 if error.value:
                     solara.Error(error.value, classes=["room-error"])
                 solara.Button(

@@ -22,7 +22,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,14 @@ from viz.levers import COALITION_LEVERS, SUPPLIER_LEVERS, Lever
 GOVERNMENT_SEATS: tuple[str, ...] = ("US", "AU", "JP", "MY", "TH")
 SEATS: tuple[str, ...] = (*GOVERNMENT_SEATS, "supplier")
 ROUND_QUARTERS: tuple[int, ...] = (1, 4)  # a quarter or a year a round
-MEMBER_LEVER = Lever("governments.*.member", "Stay in the response group", "bool")
+MEMBER_LEVER = Lever(
+    "governments.*.member",
+    "Stay in the response group",
+    "bool",
+    help="Off: this country leaves the rapid-response group. It no longer joins the group's "
+    "coordinated counter-moves and stops sharing its finance and know-how with the members; "
+    "under a standing response its own levers still act until you set them to zero.",
+)
 # Typed on a phone: no 0/O, 1/I/L; 31**6 (about 900 million) codes.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -84,7 +91,10 @@ def seat_levers(seat: str) -> dict[str, Lever]:
         return {lv.key: lv for lv in SUPPLIER_LEVERS}
     if seat not in GOVERNMENT_SEATS:
         raise RoomError(f"no seat {seat!r}: the seats are {', '.join(SEATS)}")
-    return {lv.key.replace("*", seat, 1): lv for lv in (*COALITION_LEVERS, MEMBER_LEVER)}
+    own = (
+        replace(lv, key=lv.key.replace("*", seat, 1)) for lv in (*COALITION_LEVERS, MEMBER_LEVER)
+    )
+    return {lv.key: lv for lv in own}
 
 
 def new_code() -> str:
