@@ -140,6 +140,7 @@ class Dashboard:
         self.image = b""
         self.full_draws = 0
         self.clear: dict[str, float] = {}
+        self.overlay = None  # a history game's observed lines (viz/history.py)
 
     # --- building ------------------------------------------------------------------------------
 
@@ -207,6 +208,7 @@ class Dashboard:
             artist.remove()
         self.ghosts = []
         self.bands = {name: [] for name in self.bands}
+        self._observe(game)
         for line in self.lines.values():
             line.set_data([], [])
 
@@ -249,6 +251,7 @@ class Dashboard:
             handles = [self.lines[t] for t in TRACES if t.panel == name]
             if name == "price":
                 handles += extra
+            handles += self.overlay.handles(name) if self.overlay else []
             self.legends[name] = ax[name].legend(
                 handles=handles,
                 loc="upper left",
@@ -257,7 +260,8 @@ class Dashboard:
                 ncol=2 if name in ("price", "shares") else 1,
             )
         self.legends["capacity"] = ax["capacity"].legend(
-            handles=[self.lines[t] for t in TRACES if t.panel in ("capacity", "producers")],
+            handles=[self.lines[t] for t in TRACES if t.panel in ("capacity", "producers")]
+            + (self.overlay.handles("capacity") if self.overlay else []),
             loc="upper right",
             fontsize=7,
             framealpha=1.0,
@@ -329,9 +333,20 @@ class Dashboard:
                 grew = True
         return grew
 
+    def _observe(self, game: Game) -> None:
+        """The observed lines of the episode a history game plays (none for other games)."""
+        from viz.history import overlay
+
+        if self.overlay is not None:
+            self.overlay.remove()
+        self.overlay = overlay(self.axes, game, self.live)
+        self.observed_values: dict[str, np.ndarray] = {}
+
     def _update(self, series: dict[str, np.ndarray], quarters: int) -> None:
         for trace, line in self.lines.items():
             line.set_data(*_xy(series, trace))
+        if self.overlay is not None:
+            self.observed_values = self.overlay.update(series)
         for name, bands in self.bands.items():
             axis = self.axes[name]
             spans = [
@@ -359,6 +374,7 @@ class Dashboard:
         for name, bands in self.bands.items():
             out += [(self.axes[name], band) for band in bands]
         out += [(self.axes[trace.panel], line) for trace, line in self.lines.items()]
+        out += self.overlay.artists() if self.overlay else []
         return out
 
     def png(self, game: Game) -> bytes:
@@ -373,6 +389,7 @@ class Dashboard:
             return self.image
         self._update(series, quarters)
         grew = self._grow(series)
+        grew = bool(self.overlay and self._grow(self.observed_values)) or grew
         if grew or self.background is None:
             self.canvas.draw()  # everything but the animated lines and bands
             self.background = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -401,6 +418,8 @@ def export_png(game: Game, dpi: int = 150) -> bytes:
     series = game.arrays()
     board._update(series, len(series.get("quarter", ())))
     board._grow(series)
+    if board.overlay:
+        board._grow(board.observed_values)
     buffer = io.BytesIO()
     board.figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

@@ -20,6 +20,7 @@ from mesa.visualization.solara_viz import UserInputs
 from market import ScenarioError
 from viz.charts import CAPTION, export_png
 from viz.game import ROLES, ROUNDS, Game
+from viz.history_panel import HistoryPanel
 from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, Lever, lever
 from viz.live import FEED_STYLE, LiveView
 
@@ -557,6 +558,7 @@ def GameView(game: Game) -> None:
                 FacilitatorPanel(game, setup, version, on_change)
             with solara.Column(gap="10px"):
                 Charts(live)
+                HistoryPanel(game, setup)
                 with solara.Columns([1, 1], gutters_dense=True):
                     with solara.Column():
                         Feed(live)
