@@ -131,6 +131,8 @@ def test_a_variant_with_observations_is_its_own_choice():
     [(panel, x, y)] = expected_lines(episode, "feed", game.arrays())
     [(got_panel, got_x, got_y, label)] = drawn(board)
     assert (got_panel, label) == (panel, "observed dominant country's home price (SOURCES §3.4)")
+    np.testing.assert_allclose(got_x, x)
+    np.testing.assert_allclose(got_y, y)
     np.testing.assert_allclose(got_x, [2])
     np.testing.assert_allclose(got_y, 1.4 * game.arrays()["price_home"][0])
     assert "Played as: the dominant supplier's output" in "\n".join(history_lines(game))

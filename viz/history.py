@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -229,10 +230,9 @@ def episode_scenario(episode: Episode, variant: str = BASE) -> Scenario:
     return Scenario(name, params, list(spec.events), spec.source, checked=True)
 
 
-def history_choices() -> dict[str, HistoryChoice]:
-    """Every episode as a scenario choice, and each variant of it that has observations on
-    the game's panels; fresh objects for each game (a game's source is its choice's)."""
-    out: dict[str, HistoryChoice] = {}
+@lru_cache(maxsize=1)
+def _built() -> tuple[HistoryChoice, ...]:
+    out = []
     for episode in _episodes():
         for variant in episode.variants:
             observed = observed_lines(episode, variant)
@@ -242,15 +242,17 @@ def history_choices() -> dict[str, HistoryChoice]:
             if variant != BASE:
                 key += f" ({episode.variants[variant].label})"
             scenario = episode_scenario(episode, variant)
-            out[key] = HistoryChoice(
-                key,
-                scenario,
-                scenario.params["description"],
-                episode=episode,
-                variant=variant,
-                observed=observed,
-            )
-    return out
+            description = scenario.params["description"]
+            out.append(HistoryChoice(key, scenario, description, episode, variant, observed))
+    return tuple(out)
+
+
+def history_choices() -> dict[str, HistoryChoice]:
+    """Every episode as a scenario choice, and each variant of it that has observations on
+    the game's panels. The scenarios are built once and shared: a game copies its scenario
+    before it plays it (`load_scenario`), and a game's choice is the one whose source is the
+    game's (`history_of`)."""
+    return {c.key: dataclasses.replace(c) for c in _built()}
 
 
 def history_of(game: Game) -> HistoryChoice | None:
