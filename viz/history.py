@@ -256,9 +256,11 @@ def history_choices() -> dict[str, HistoryChoice]:
 
 
 def history_of(game: Game) -> HistoryChoice | None:
-    """The episode a game plays, if it plays one."""
-    for choice in game.choices.values():
-        if isinstance(choice, HistoryChoice) and choice.source is game.source:
+    """The episode a game plays, if it plays one (a room's market, drawn by the same charts,
+    has no choices: it plays none)."""
+    source = getattr(game, "source", None)
+    for choice in getattr(game, "choices", {}).values():
+        if isinstance(choice, HistoryChoice) and choice.source is source:
             return choice
     return None
 
