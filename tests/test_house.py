@@ -190,6 +190,9 @@ FORBIDDEN = {
     "experiments": ("viz",),
 }
 ALLOWED = {ROOT / "experiments" / "cli" / "ui.py"}  # the command that serves the game
+# History as a game reads the validation's episode files with the validation's own loader, so
+# the observed lines are the validation's numbers: that module, and only that package.
+NARROW = {ROOT / "viz" / "history.py": ("experiments.history.episodes",)}
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -199,6 +202,8 @@ def test_imports_point_one_way(package):
         if path in ALLOWED:
             continue
         for module in _imports(path):
+            if module in NARROW.get(path, ()):
+                continue
             if module.split(".")[0] in FORBIDDEN[package]:
                 wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not wrong, "\n".join(wrong)

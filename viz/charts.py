@@ -156,6 +156,7 @@ class Dashboard:
         self.full_draws = 0
         self.clear: dict[str, float] = {}
         self.caps: dict[str, float] = {}  # a panel's highest sensible top: the price cap
+        self.overlay = None  # a history game's observed lines (viz/history.py)
 
     # --- building ------------------------------------------------------------------------------
 
@@ -224,6 +225,7 @@ class Dashboard:
             artist.remove()
         self.ghosts = []
         self.bands = {name: [] for name in self.bands}
+        self._observe(game)
         for line in self.lines.values():
             line.set_data([], [])
 
@@ -268,7 +270,9 @@ class Dashboard:
             extra.append(Line2D([], [], color="#555555", alpha=GHOST_ALPHA, label=ghost_label))
         # Above the price panel, in rows of four under the panel's title.
         self.legends["price"] = ax["price"].legend(
-            handles=[self.lines[t] for t in TRACES if t.panel == "price"] + extra,
+            handles=[self.lines[t] for t in TRACES if t.panel == "price"]
+            + extra
+            + (self.overlay.handles("price") if self.overlay else []),
             loc="lower left",
             bbox_to_anchor=(0.0, 1.0),
             fontsize=7,
@@ -284,6 +288,7 @@ class Dashboard:
         )
         for name in ("shares", "stockpile", "money"):
             handles = [self.lines[t] for t in TRACES if t.panel == name]
+            handles += self.overlay.handles(name) if self.overlay else []
             self.legends[name] = ax[name].legend(
                 handles=handles,
                 loc="upper left",
@@ -292,7 +297,8 @@ class Dashboard:
                 ncol=2 if name == "shares" else 1,
             )
         self.legends["capacity"] = ax["capacity"].legend(
-            handles=[self.lines[t] for t in TRACES if t.panel in ("capacity", "producers")],
+            handles=[self.lines[t] for t in TRACES if t.panel in ("capacity", "producers")]
+            + (self.overlay.handles("capacity") if self.overlay else []),
             loc="upper right",
             fontsize=7,
             framealpha=1.0,
@@ -373,9 +379,20 @@ class Dashboard:
                 grew = True
         return grew
 
+    def _observe(self, game: Game) -> None:
+        """The observed lines of the episode a history game plays (none for other games)."""
+        from viz.history import overlay
+
+        if self.overlay is not None:
+            self.overlay.remove()
+        self.overlay = overlay(self.axes, game, self.live)
+        self.observed_values: dict[str, np.ndarray] = {}
+
     def _update(self, series: dict[str, np.ndarray], quarters: int) -> None:
         for trace, line in self.lines.items():
             line.set_data(*_xy(series, trace))
+        if self.overlay is not None:
+            self.observed_values = self.overlay.update(series)
         for name, bands in self.bands.items():
             axis = self.axes[name]
             spans = [
@@ -403,6 +420,7 @@ class Dashboard:
         for name, bands in self.bands.items():
             out += [(self.axes[name], band) for band in bands]
         out += [(self.axes[trace.panel], line) for trace, line in self.lines.items()]
+        out += self.overlay.artists() if self.overlay else []
         return out
 
     def png(self, game: Game) -> bytes:
@@ -417,6 +435,7 @@ class Dashboard:
             return self.image
         self._update(series, quarters)
         grew = self._grow(series)
+        grew = bool(self.overlay and self._grow(self.observed_values)) or grew
         if grew or self.background is None:
             self.canvas.draw()  # everything but the animated lines and bands
             self.background = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -445,6 +464,8 @@ def export_png(game: Game, dpi: int = 150) -> bytes:
     series = game.arrays()
     board._update(series, len(series.get("quarter", ())))
     board._grow(series)
+    if board.overlay:
+        board._grow(board.observed_values)
     buffer = io.BytesIO()
     board.figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

@@ -22,6 +22,7 @@ from mesa.visualization.solara_viz import UserInputs
 from market import ScenarioError
 from viz.charts import CAPTION, export_png, projector_dashboard
 from viz.game import MAX_SEED, ROLES, ROUNDS, Game
+from viz.history_panel import HistoryPanel
 from viz.levers import ALL_MEMBERS, COMPARE_LEVERS, SHOCKS, Lever, lever, option_help
 from viz.live import FEED_STYLE, LiveView, firm_key
 
@@ -746,6 +747,7 @@ def GameView(game: Game) -> None:
         Header(game, setup, live)
         solara.Text(INTRO, style={"font-size": "0.95em"})
         Charts(live)
+        HistoryPanel(game, setup)
         ScrollTo.element(tick=rounds.value, target="img.game-charts")
         with solara.Columns([1, 1, 1], gutters_dense=True):
             with solara.Column(gap="10px"):

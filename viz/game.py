@@ -185,7 +185,9 @@ class Game:
 
     def __init__(self, scenario: str | dict[str, Any] = DEFAULT_SCENARIO, seed: int = 1) -> None:
         self.lock = threading.RLock()
-        self.choices = scenario_choices()
+        from viz.history import history_choices  # viz.history builds on this module
+
+        self.choices: dict[str, Choice] = {**scenario_choices(), **history_choices()}
         self.source: str | dict[str, Any] = scenario
         self.seed = int(seed)
         self.role = "watch"
