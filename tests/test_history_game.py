@@ -130,7 +130,7 @@ def test_a_variant_with_observations_is_its_own_choice():
     assert game.quarters == 8  # the variant's changes are in
     [(panel, x, y)] = expected_lines(episode, "feed", game.arrays())
     [(got_panel, got_x, got_y, label)] = drawn(board)
-    assert (got_panel, label) == (panel, "observed dominant country's home price (SOURCES §3.4)")
+    assert (got_panel, label) == (panel, "observed dominant's home price (SOURCES §3.4)")
     np.testing.assert_allclose(got_x, x)
     np.testing.assert_allclose(got_y, y)
     np.testing.assert_allclose(got_x, [2])

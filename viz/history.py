@@ -102,10 +102,15 @@ def short_source(source: str) -> str:
 
 
 def _traces() -> dict[str, tuple[str, float, str]]:
-    """The game's charted series: name -> (panel, scale, label)."""
+    """The game's charted series: name -> (panel, scale, label); a price's label names it a
+    price (the legend's short "dominant's home" reads "dominant's home price" here)."""
     from viz.charts import TRACES
 
-    return {t.series: (t.panel, t.scale, t.label) for t in TRACES}
+    def named(panel: str, label: str) -> str:
+        plain = panel != "price" or "price" in label or "cost" in label
+        return label if plain else f"{label} price"
+
+    return {t.series: (t.panel, t.scale, named(t.panel, t.label)) for t in TRACES}
 
 
 def _chart_source(episode: Episode, chart: Chart) -> str:
