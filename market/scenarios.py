@@ -493,6 +493,11 @@ def tree_get(tree: dict[str, Any], path: str) -> Any:
     return node
 
 
+def check_tree_rules(tree: dict[str, Any]) -> None:
+    """The rules over many keys (`_check_whole`), for a tree changed key by key elsewhere."""
+    _check_whole(tree)
+
+
 def _check_whole(tree: dict[str, Any]) -> None:
     """Rules over many keys at once, checked once a tree is complete (after the overrides, and
     after each event's changes): the governments' demand shares sum to 1, and no id names both
