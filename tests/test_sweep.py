@@ -16,7 +16,7 @@ import pytest
 
 from experiments import cli
 from experiments.sweeps.driver import make_batches, run_sweep
-from experiments.sweeps.spec import SpecError, load_spec, run_seed
+from experiments.sweeps.spec import load_spec, run_seed
 from experiments.sweeps.store import read_runs, read_timeseries
 from market import INDICATORS, MineralMarket, summarise
 from market.schema import ScenarioError
