@@ -24,6 +24,9 @@ PRESET_DIR = SCENARIO_DIR / "presets"
 # An id of a government, producer or recycler table: it names files, CSV rows and columns.
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 ID_RULE = "1 to 32 letters, digits, '-' or '_', starting with a letter or digit"
+# A scenario's name: the default folder of its run (runs/NAME), so no path separators.
+NAME_PATTERN = re.compile(r"[^\x00-\x1f\x7f/\\.][^\x00-\x1f\x7f/\\]{0,79}")
+NAME_RULE = "1 to 80 characters, without / or \\ or control characters, not starting with '.'"
 SHARE_TOLERANCE = 0.001  # governments' demand shares must sum to 1 within this
 MAX_DEPTH = 8  # tables within tables a scenario may hold (it needs 4, an event's set 5)
 
@@ -397,7 +400,9 @@ def _check_key(tree: dict[str, Any], path: str, value: Any) -> Any:
 
 
 def _check_links(tree: dict[str, Any], path: str, value: Any) -> None:
-    """Rules that tie one value to another."""
+    """Rules that tie one value to another, and the name's (it names the run's folder)."""
+    if path == "name" and not NAME_PATTERN.fullmatch(value):
+        raise ScenarioError(f"name: {show(value)} cannot name a folder; a name is {NAME_RULE}")
     if path.endswith(".country") and value not in (tree.get("governments") or {}):
         allowed = ", ".join(tree.get("governments") or {}) or "none defined"
         raise ScenarioError(f"{path}: {value!r} has no government table; allowed: {allowed}")

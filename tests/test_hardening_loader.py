@@ -511,3 +511,10 @@ def test_a_spec_mapping_with_junk_is_refused_not_crashed():
         with pytest.raises(SpecError if "scenario" not in tree else ScenarioError) as err:
             parse_spec(tree)
         one_line(err.value)
+
+
+@pytest.mark.parametrize("name", ["../up", "a/b", "a\\b", ".hidden", "", "x" * 81, "a\tb"])
+def test_set_a_name_that_cannot_name_a_folder_is_refused(tmp_path, capsys, name):
+    err = refused(capsys, ["run", "--set", f'name="{name}"', "--out", str(tmp_path / "o")])
+    assert "cannot name a folder; a name is 1 to 80 characters" in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "up").exists()
