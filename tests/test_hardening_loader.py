@@ -518,3 +518,16 @@ def test_set_a_name_that_cannot_name_a_folder_is_refused(tmp_path, capsys, name)
     err = refused(capsys, ["run", "--set", f'name="{name}"', "--out", str(tmp_path / "o")])
     assert "cannot name a folder; a name is 1 to 80 characters" in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "up").exists()
+
+
+def test_resume_writes_a_deleted_sweep_json_again_from_the_spec(tmp_path, capsys, finished):
+    out = _copy(finished, tmp_path)
+    saved = (out / "sweep.json").read_bytes()
+    (out / "sweep.json").unlink()
+    argv = ["sweep", str(finished[0]), "--out", str(out), "--resume", "--no-progress"]
+    other = _write(tmp_path, SPEC.replace("seed = 3", "seed = 4"), "other.toml")
+    err = refused(capsys, ["sweep", str(other), "--out", str(out), "--resume"])
+    assert "started from another spec" in err and not (out / "sweep.json").exists()
+    assert cli.main(argv) == 0
+    assert "(4 saved before, 0 run now" in capsys.readouterr().out
+    assert json.loads((out / "sweep.json").read_bytes()) == json.loads(saved)

@@ -69,16 +69,51 @@ class Store:
             return False
         return True
 
+    def sweep_like(self) -> bool:
+        """The folder holds only what a sweep writes (its sweep.json lost or deleted)."""
+        names = {LOCK_FILE, SPEC_FILE, "runs", "timeseries", "analysis"}
+        return any(self.root.iterdir()) and all(
+            p.name in names or (p.name.startswith(".") and p.name.endswith(".tmp"))
+            for p in self.root.iterdir()
+        )
+
+    def _check_rebuild(self, spec: SweepSpec) -> None:
+        """--resume on a sweep folder without sweep.json: only with the spec it was started
+        from (its spec.toml, and the parameter columns of its runs)."""
+        saved = self.root / SPEC_FILE
+        if saved.exists() and spec.text and saved.read_text() != spec.text:
+            raise SpecError(
+                f"--resume: {self.root} has no {META_FILE} and was started from another spec "
+                f"(saved as {saved}); resume with that spec or choose another --out"
+            )
+        import pyarrow.parquet as pq
+
+        keys = {p.key for p in spec.parameters}
+        for path in sorted(self.runs_dir.glob("part-*.parquet"))[:1]:
+            try:
+                names = set(pq.read_schema(path).names)
+            except (OSError, ValueError):
+                _read_part(path)  # raises the one-line message naming the part
+                raise
+            if not keys <= names:
+                raise SpecError(
+                    f"--resume: {self.root} has no {META_FILE} and its runs vary other keys "
+                    "than this spec; resume with the spec it was started from"
+                )
+
     def check(self, spec: SweepSpec, resume: bool) -> None:
         """Refuse, before anything is written, a folder that holds something else."""
         meta = self.meta()
         if meta is None:
-            if self.root.exists() and (not self.root.is_dir() or not self.leftovers_only()):
-                raise SpecError(
-                    f"--out {self.root}: exists and is not a sweep folder (no {META_FILE}); "
-                    "choose a new or empty folder"
-                )
-            return
+            if not self.root.exists() or (self.root.is_dir() and self.leftovers_only()):
+                return
+            if resume and self.root.is_dir() and self.sweep_like():
+                self._check_rebuild(spec)  # open() writes sweep.json again from this spec
+                return
+            raise SpecError(
+                f"--out {self.root}: exists and is not a sweep folder (no {META_FILE}); "
+                "choose a new or empty folder"
+            )
         if not resume:
             raise SpecError(
                 f"--out {self.root}: already holds a sweep; add --resume to finish it, or choose "
