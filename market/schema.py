@@ -8,6 +8,7 @@ keyword overrides, the CLI's `--set`, sweeps, timeline events and the browser co
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -88,9 +89,11 @@ class Field:
             if isinstance(value, bool) or not isinstance(value, int | float) or bad_float:
                 ok = False
             else:
-                ok = self.low <= value <= self.high
-                if ok:
+                # In its type, as messages show it (-5.0 for a number); an int too large for
+                # a float stays as it is, and its range refuses it.
+                with contextlib.suppress(OverflowError):
                     value = int(value) if self.kind == "int" else float(value)
+                ok = self.low <= value <= self.high
         elif self.kind == "bool":
             ok = isinstance(value, bool)
         elif self.kind == "str":
