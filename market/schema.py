@@ -8,6 +8,7 @@ keyword overrides, the CLI's `--set`, sweeps, timeline events and the browser co
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,40 @@ DUMPING_TESTS = ("areeda_turner", "cash_cost", "either")
 
 
 class ScenarioError(ValueError):
-    """A scenario, override or event that cannot be used; the message is one line for a user."""
+    """A scenario, override or event that cannot be used; the message is one line for a user.
+
+    The line is made safe here, whatever went into it: control characters (a newline in a key
+    or a value) are shown escaped, an over-long line is cut, and an empty one says so."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(one_line(message), *args)
+
+
+MAX_MESSAGE = 600  # characters of a message; the rest is cut
+
+
+def one_line(message: object) -> str:
+    """`message` as one printable line of at most MAX_MESSAGE characters."""
+    try:
+        text = str(message)
+    except Exception:  # a str() that fails (an int too long to print, say)
+        text = ""
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text).strip()
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
+    return text or "invalid input (no detail given)"
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A short, safe repr of a value for a message: a huge whole number by its size, a long
+    text cut."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {len(str(abs(value))) if value.bit_length() < 14_000 else 'many'}-digit number"
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -47,15 +81,18 @@ class Field:
         """Return the value in its proper type, or raise ScenarioError naming the path."""
         ok = True
         if self.kind in ("float", "int"):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or (self.kind == "int" and not float(value).is_integer())
-            ):
+            # Compared as given: an int against a float bound is exact in Python, so a whole
+            # number too large for a float is refused by its range, not by an OverflowError.
+            bad_float = isinstance(value, float) and (
+                not math.isfinite(value) or (self.kind == "int" and not value.is_integer())
+            )
+            if isinstance(value, bool) or not isinstance(value, int | float) or bad_float:
                 ok = False
             else:
-                value = int(value) if self.kind == "int" else float(value)
+                # In its type, as messages show it (-5.0 for a number); an int too large for
+                # a float stays as it is, and its range refuses it.
+                with contextlib.suppress(OverflowError):
+                    value = int(value) if self.kind == "int" else float(value)
                 ok = self.low <= value <= self.high
         elif self.kind == "bool":
             ok = isinstance(value, bool)
@@ -64,7 +101,7 @@ class Field:
         elif self.kind == "choice":
             ok = value in self.choices
         if not ok:
-            raise ScenarioError(f"{path}: expected {self.allowed()}, got {value!r}")
+            raise ScenarioError(f"{path}: expected {self.allowed()}, got {show(value)}")
         return value
 
 

@@ -89,7 +89,7 @@ def test_a_key_that_only_sets_the_start_is_refused_during_a_run_and_in_events(tm
     path.write_text(
         'preset = "ndpr"\n[[events]]\nquarter = 3\nset = { "governments.JP.stockpile_initial_days" = 5.0 }\n'
     )
-    with pytest.raises(ScenarioError, match=r"events\[1\]\.set: .*sets the start only"):
+    with pytest.raises(ScenarioError, match=r"events\[1\]\.set: .*acts only when the run is built"):
         load_scenario(path)
 
 

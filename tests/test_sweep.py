@@ -16,9 +16,10 @@ import pytest
 
 from experiments import cli
 from experiments.sweeps.driver import make_batches, run_sweep
-from experiments.sweeps.spec import SpecError, load_spec, run_seed
+from experiments.sweeps.spec import load_spec, run_seed
 from experiments.sweeps.store import read_runs, read_timeseries
 from market import INDICATORS, MineralMarket, summarise
+from market.schema import ScenarioError
 from tests import faults
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,14 +279,15 @@ quarters = 12
     assert not (tmp_path / "o").exists()
 
 
-def test_the_spec_quarters_is_refused_only_when_an_event_changes_the_run_length(tmp_path):
+def test_a_scenario_whose_event_changes_the_run_length_is_refused(tmp_path):
+    """An event may not set quarters (the run's length is fixed when it starts), so a spec
+    cannot meet a timeline that would cut its runs short."""
     (tmp_path / "short.toml").write_text(
         'name = "short"\npreset = "ndpr"\n[[events]]\nquarter = 6\nset = { quarters = 8 }\n'
     )
     text = 'scenario = "short.toml"\n[parameters]\n"supplier.budget" = [900, 1800]\n'
-    assert load_spec(write(tmp_path, text)).quarters == 40  # the scenario's own length
-    with pytest.raises(SpecError, match=r"^the spec's quarters: scenario 'short' sets it again"):
-        load_spec(write(tmp_path, "quarters = 20\n" + text, "long.toml"))
+    with pytest.raises(ScenarioError, match=r"^events\[1\]\.set: quarters: acts only when"):
+        load_spec(write(tmp_path, text))
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -310,6 +312,7 @@ def test_grid_sweep_gives_one_row_per_run_identical_to_each_run_alone(tmp_path):
         *spec.metrics,
         "status",
         "error",
+        "attempt",
     ]
     ts = read_timeseries(tmp_path / "out")
     assert list(ts.columns) == ["run_id", "quarter", *INDICATORS]
@@ -343,8 +346,9 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     ts = read_timeseries(tmp_path / "out")
     assert sorted(ts["run_id"].unique()) == [i for i in range(12) if i not in (6, 7)]
 
-    # A resume keeps them as they are: failed runs are results, not missing runs.
-    report = run_sweep(spec, tmp_path / "out", workers=2, resume=True, progress=False)
+    # A resume with no retries keeps them as they are (tests/test_hardening_loader.py tries
+    # them again).
+    report = run_sweep(spec, tmp_path / "out", workers=2, resume=True, progress=False, retries=0)
     assert (report.before, report.ran, report.failed) == (12, 0, 2)
 
 

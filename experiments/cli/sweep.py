@@ -8,6 +8,8 @@ from pathlib import Path
 
 from experiments.cli.options import whole
 
+RETRIES = 2  # experiments.sweeps.driver.RETRIES, kept here so that --help needs no import
+
 HELP = "run a parameter sweep (grid, random, sobol, morris) and save its runs as Parquet"
 
 
@@ -36,6 +38,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="runs per task (default: about a second of work per task, fewer near the end)",
     )
+    parser.add_argument(
+        "--retries",
+        type=whole(0),
+        default=RETRIES,
+        metavar="N",
+        help=f"with --resume, try each failed run again up to N times (default: {RETRIES}); "
+        "every attempt's error stays in runs/",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="start a sweep past 100,000 runs or an hour by the estimate printed first",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -59,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             batch=args.batch_size,
             progress=not args.no_progress,
+            retries=args.retries,
+            yes=args.yes,
+            announce=lambda line: print(line, flush=True),
         )
     except KeyboardInterrupt:
         print(
@@ -73,5 +91,8 @@ def run(args: argparse.Namespace) -> int:
         f"{report.failed} failed"
     )
     if report.failed:
-        print("  failed runs have status 'failed' and their error in runs/ (minerals analyze)")
+        print(
+            "  failed runs have status 'failed' and their error in runs/ (minerals analyze); "
+            f"--resume tries them again (up to {args.retries} more attempts each)"
+        )
     return 0

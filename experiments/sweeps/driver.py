@@ -11,6 +11,7 @@ by the executor's quarantine and recorded as failed too.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,10 @@ from experiments.sweeps.store import Store
 from market.metrics import INDICATORS
 from market.play import play
 
+MAX_RUNS_UNASKED = 100_000  # a sweep past this many runs, or
+MAX_SECONDS_UNASKED = 3600.0  # this long by the estimate, starts only with --yes
+RETRIES = 2  # a failed run is tried again this many times by --resume (3 attempts in all)
+ROW_BYTES = 200  # a run's row in runs/ beside its metrics, about (measured, Parquet)
 TASK_SECONDS = 1.0  # aim for about this much work per task, so scheduling costs stay small
 QUARTER_SECONDS = 0.0007  # rough cost of one quarter of the default model on one core, s
 
@@ -89,6 +94,69 @@ def failed_result(runs: Sequence[RunSpec], n_metrics: int, error: str) -> dict[s
 
 
 @dataclass
+class Cost:
+    """What the runs still to do will cost, estimated before they start."""
+
+    runs: int
+    quarters: int
+    seconds: float  # wall time on `slots` processes
+    slots: int
+    disk: int  # bytes, at most about
+
+    def line(self) -> str:
+        return (
+            f"{self.runs:,} runs x {self.quarters} quarters: about {_duration(self.seconds)} on "
+            f"{self.slots} process{'es' if self.slots != 1 else ''} and {_size(self.disk)} "
+            "on disk"
+        )
+
+    def too_big(self) -> bool:
+        return self.runs > MAX_RUNS_UNASKED or self.seconds > MAX_SECONDS_UNASKED
+
+
+def estimate(spec: SweepSpec, runs: int, slots: int, player: Player = play) -> Cost:
+    """Time one short run of the spec's scenario (a few quarters) and scale it up: runs x
+    quarters, shared among `slots` processes; disk from the columns each run saves."""
+    quarters = spec.quarters
+    if runs == 0:
+        return Cost(0, quarters, 0.0, slots, 0)
+    trial_quarters = min(quarters, 8)
+    scenario = spec.scenario
+    if trial_quarters != quarters:
+        from market.scenarios import load_scenario
+
+        scenario = load_scenario(spec.scenario, {"quarters": trial_quarters})
+    with contextlib.suppress(Exception):  # a failing run: the sweep records it, not this
+        player(scenario, 0, {})  # the first run in a process pays for its imports: untimed
+    start = time.perf_counter()
+    with contextlib.suppress(Exception):
+        player(scenario, 0, {})
+    per_quarter = max((time.perf_counter() - start) / trial_quarters, 1e-5)
+    seconds = runs * quarters * per_quarter / max(slots, 1)
+    row = ROW_BYTES + 8 * (len(spec.parameters) + len(spec.metrics))
+    series = quarters * 8 * (len(INDICATORS) + 2)
+    return Cost(runs, quarters, seconds, slots, runs * (row + series))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+@dataclass
 class SweepReport:
     out: Path
     total: int  # runs in the design
@@ -127,33 +195,67 @@ def run_sweep(
     batch: int | None = None,
     progress: bool = True,
     player: Player = play,
+    retries: int = RETRIES,
+    yes: bool = True,
+    announce: Callable[[str], None] | None = None,
 ) -> SweepReport:
-    """Run every run of `spec` that DIR does not hold yet, and save it there.
+    """Run every run of `spec` that DIR does not hold yet, and save it there; with `resume`,
+    also each run whose last attempt failed, up to `retries` attempts after its first.
 
-    Raises SpecError (nothing written) for a folder that holds another sweep or a spec that
-    differs from the one it was started with."""
+    With `announce`, the cost of the runs to do is estimated and passed to it before any
+    starts; with `yes` false, a sweep past MAX_RUNS_UNASKED runs or MAX_SECONDS_UNASKED is
+    refused. Raises SpecError (nothing written) for that, for a folder that holds another
+    sweep or a spec that differs from the one it was started with."""
     if workers is not None and workers < 1:
         raise SpecError(f"--workers: expected a whole number from 1, got {workers}")
     if batch is not None and batch < 1:
         raise SpecError(f"--batch-size: expected a whole number from 1, got {batch}")
+    if retries < 0:
+        raise SpecError(f"--retries: expected a whole number from 0, got {retries}")
     store = Store(out)
     store.check(spec, resume)
+    n_runs = spec.count_runs()
+    if n_runs > MAX_RUNS_UNASKED and not yes:  # before the design of millions is built
+        raise SpecError(
+            f"the sweep has {n_runs:,} runs x {spec.quarters} quarters, more than the "
+            f"{MAX_RUNS_UNASKED:,} a sweep starts without --yes; add --yes to start it anyway"
+        )
+    latest = store.done() if resume else {}
     runs = spec.runs()
+    todo = [
+        r
+        for r in runs
+        if r.run_id not in latest
+        or (latest[r.run_id][1] == "failed" and latest[r.run_id][0] <= retries)
+    ]
+    attempts = {r.run_id: latest[r.run_id][0] + 1 for r in todo if r.run_id in latest}
+    failed_before = sum(
+        1 for i, (_, state) in latest.items() if state == "failed" and i not in attempts
+    )
+    if announce is not None or not yes:
+        slots = workers or (os.cpu_count() or 1) if not scheduler else (workers or 1)
+        cost = estimate(spec, len(todo), slots, player)
+        if cost.too_big() and not yes:
+            raise SpecError(
+                f"{cost.line()}: more than {MAX_RUNS_UNASKED:,} runs or "
+                f"{_duration(MAX_SECONDS_UNASKED)}; add --yes to start it anyway"
+            )
+        if announce is not None:
+            announce(cost.line())
     metrics = list(spec.metrics)
     pool = make_pool(workers, scheduler)
     try:
         store.open(spec)
         pool.start()
         store.clean()
-        done, failed_before = store.done()
-        todo = [r for r in runs if r.run_id not in done]
+        done = {i for i in latest if i not in attempts}
         failed = 0
         start = time.perf_counter()
         with _progress(len(runs), len(done), failed_before, progress) as bar:
 
             def save(batch: list[RunSpec], result: dict[str, Any]) -> None:
                 nonlocal failed
-                store.write(spec, batch, result)
+                store.write(spec, batch, result, attempts)
                 failed += result["status"].count("failed")
                 bar.update(len(batch), failed)
 

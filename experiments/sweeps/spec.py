@@ -15,7 +15,6 @@ import functools
 import hashlib
 import json
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,14 @@ from market.metrics import INDICATORS, METRICS
 from market.scenarios import (
     Event,
     Scenario,
+    check_tree_rules,
     load_scenario,
     named_scenarios,
     presets,
+    read_toml_bytes,
     refuse_event_overrides,
 )
-from market.schema import TABLES, ScenarioError, field_for
+from market.schema import TABLES, ScenarioError, field_for, show
 
 METHODS = tuple(DESIGNS)  # grid, random, sobol, morris
 TOP_KEYS = ("scenario", "quarters", "replications", "seed", "design", "parameters", "outputs")
@@ -145,6 +146,10 @@ class SweepSpec:
     def n_runs(self) -> int:
         return len(self.design().points) * self.replications
 
+    def count_runs(self) -> int:
+        """The number of runs, counted without building the design."""
+        return _count_points(self) * self.replications
+
     # --- identity and storage ------------------------------------------------------------
 
     def canonical(self) -> dict[str, Any]:
@@ -241,7 +246,7 @@ def resolve_metric(name: Any) -> str:
     hint = difflib.get_close_matches(str(name), known, n=1)
     suffix = f" (did you mean {hint[0]}?)" if hint else ""
     raise SpecError(
-        f"outputs.metrics: unknown metric {name!r}{suffix}; allowed: an indicator name (its "
+        f"outputs.metrics: unknown metric {show(name)}{suffix}; allowed: an indicator name (its "
         "final value) or <indicator>_final, _mean, _min, _max, dumping_first_quarter, "
         "dumping_quarters, response_active_first_quarter, response_active_quarters, "
         "shortage_total, recycled_supply_total, dominant_profit_total (docs/sweeps.md)"
@@ -255,16 +260,16 @@ def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a spec file. Raises SpecError naming the file, key or line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
     except OSError as err:
         raise SpecError(f"{path}: cannot read: {err.strerror}") from None
-    try:
-        tree = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{path}: malformed TOML: {err}") from None
-    return parse_spec(tree, source=str(path), base_dir=path.parent, text=text)
+    try:  # the scenario loader's reader: huge numbers and deep nesting are refused there too
+        tree = read_toml_bytes(data, str(path))
+    except ScenarioError as err:
+        raise SpecError(str(err)) from None
+    return parse_spec(tree, source=str(path), base_dir=path.parent, text=data.decode())
 
 
 def parse_spec(
@@ -292,7 +297,7 @@ def parse_spec(
         hint = difflib.get_close_matches(str(method), METHODS, n=1)
         suffix = f" (did you mean {hint[0]}?)" if hint else ""
         raise SpecError(
-            f"design.method: unknown method {method!r}{suffix}; allowed: {', '.join(METHODS)}"
+            f"design.method: unknown method {show(method)}{suffix}; allowed: {', '.join(METHODS)}"
         )
     samples = None
     if method != "grid":
@@ -318,7 +323,9 @@ def parse_spec(
             raise SpecError(f"design.second_order: only sobol uses second_order, not {method}")
         second_order = design["second_order"]
         if not isinstance(second_order, bool):
-            raise SpecError(f"design.second_order: expected true or false, got {second_order!r}")
+            raise SpecError(
+                f"design.second_order: expected true or false, got {show(second_order)}"
+            )
 
     raw_params = _as_table(tree.get("parameters", {}), "parameters")
     parameters = tuple(_parameter(base, key, value, method) for key, value in raw_params.items())
@@ -372,7 +379,7 @@ def _scenario_ref(value: Any, base_dir: Path | None) -> str:
     """A scenario name stays a name; a relative path is read from the spec file's folder."""
     if not isinstance(value, str) or not value:
         raise SpecError(
-            f"scenario: expected a scenario name or a path to a TOML file, got {value!r}"
+            f"scenario: expected a scenario name or a path to a TOML file, got {show(value)}"
         )
     if value in named_scenarios() or value in presets():
         return value
@@ -385,6 +392,16 @@ def _scenario_ref(value: Any, base_dir: Path | None) -> str:
 def _parameter(base: Scenario, key: str, value: Any, method: str) -> Parameter:
     if key == "quarters":
         raise SpecError("parameters.quarters: set the run length at the top of the spec")
+    if key == "preset":
+        raise SpecError(
+            "parameters.preset: a sweep runs one scenario, so it cannot vary the preset; give "
+            'the preset as the scenario (scenario = "lithium") and run one sweep per preset'
+        )
+    if key in ("name", "description", "mineral") or key.startswith("calibration."):
+        raise SpecError(
+            f"parameters.{key}: describes the scenario and changes no run; sweep a key that "
+            "acts on the market (minerals keys)"
+        )
     _require_key(base, key)
     _refuse_timeline_key(base, key, "parameter")
     spec_field = field_for(key)
@@ -450,18 +467,21 @@ def _check_value(base: Scenario, key: str, value: Any) -> Any:
     (the allowed range and unit, or the rule that ties it to another value)."""
     trial = Scenario(base.name, copy.deepcopy(base.params), [], base.source)
     trial.set(key, value)
+    check_tree_rules(trial.params)  # rules over several keys: demand shares summing to 1
     return trial.get(key)
 
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SpecError(f"{name}: expected a whole number from {low:,} to {high:,}, got {value!r}")
+        raise SpecError(
+            f"{name}: expected a whole number from {low:,} to {high:,}, got {show(value)}"
+        )
     return value
 
 
 def _as_table(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise SpecError(f"{name}: expected a table [{name}], got {value!r}")
+        raise SpecError(f"{name}: expected a table [{name}], got {show(value)}")
     return value
 
 
