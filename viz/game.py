@@ -12,7 +12,6 @@ import copy
 import io
 import re
 import threading
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from market.inert import inert, set_again
 from market.metrics import COLUMNS, SERIES
 from market.play import Moves, Run, play
 from market.recorder import Recorder
-from market.scenarios import Event, describe
+from market.scenarios import Event, describe, read_toml_bytes
 from viz.levers import (
     ALL_MEMBERS,
     COMPARE_LEVERS,
@@ -123,10 +122,7 @@ def parse_upload(filename: str, data: bytes) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(f"{name}: not a text file (TOML is UTF-8 text)") from None
-    try:
-        tree = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{name}: malformed TOML: {err}") from None
+    tree = read_toml_bytes(text.encode(), name)  # malformed, thousands of digits, deep nesting
     tree.setdefault("name", Path(name).stem or "uploaded")
     try:
         load_scenario(tree)  # the one loader validates it
