@@ -239,7 +239,8 @@ def test_the_console_runs_the_room_and_the_projector_shows_the_end(rooms):
     code = host.params()["room"]
     room = rooms.room(code)
     projector = Tab(f"/room/projector?room={code}")
-    assert "Projector" in projector.texts()
+    assert "Projector" in projector.texts() and f"type the code {code}" in projector.texts()
+    assert [w for w in projector.rc.find(HTML).widgets if "<svg" in (w.unsafe_innerHTML or "")]
     button(host.rc, "Start").click()
     button(host.rc, "Pause").click()
     assert room.status == "paused"

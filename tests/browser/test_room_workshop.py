@@ -94,6 +94,8 @@ def test_a_workshop_facilitator_projector_and_six_phones(chromium, server, tmp_p
     projector_context, projector, projector_errors = _open(
         chromium, PROJECTOR, server + f"room/projector?room={code}", "Projector"
     )
+    projector.get_by_text(f"type the code {code}").wait_for()  # the lobby: how to join
+    screens.take(projector, "2b-projector-lobby")
 
     players: dict[str, tuple] = {}
     for seat, label in SEATS.items():

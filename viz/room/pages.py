@@ -497,8 +497,22 @@ def Projector(room: Room) -> None:
     market = solara.use_memo(lambda: RoomMarket(room), [room])
     live.refresh(market)
     version  # noqa: B018
+    join = base_url() + link("join", room=room.code)
     with solara.Column(style={"padding": "8px", "gap": "4px"}, classes=["room-projector"]):
         RoomHeader(room, clock, "Projector", version)
+        if room.status == "lobby":  # the room fills: how to join, large
+            with solara.Row(
+                style={"align-items": "center", "gap": "32px"}, classes=["room-invite"]
+            ):
+                solara.HTML(unsafe_innerHTML=qr_svg(join), classes=["room-qr"])
+                with solara.Column():
+                    solara.Text(f"Join at {join}", style={"font-size": "1.6em"})
+                    solara.Text(f"or open /room and type the code {room.code}", style=BIG)
+                    solara.Text(
+                        f"Players: {role_places(room.places())}", style={"font-size": "1.3em"}
+                    )
+        else:
+            solara.Text(f"Join: {join} (code {room.code})", style={"font-size": "1.1em"})
         if room.status in ("finished", "closed"):
             Leaderboard(room, version)
         with solara.Row(style={"flex-wrap": "wrap", "gap": "18px", "font-size": "1.15em"}):
