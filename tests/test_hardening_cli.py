@@ -1,0 +1,246 @@
+"""Every bad input to `minerals` refused cleanly (one line on stderr, exit status 2, nothing
+written or changed), and a run's files written whole: all of them or none, never two runs'
+files side by side."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.outputs import OUTPUT_FILES
+from tests.conftest import ROOT, minerals
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file and folder under `folder` (hidden ones too) with its bytes."""
+    if not folder.exists():
+        return {}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def assert_refused(result: subprocess.CompletedProcess, *words: str) -> str:
+    """Exit status 2, exactly one line on stderr naming the problem, no traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("minerals: error:"), lines[0]
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+# --- seeds -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63), "1.5", "x", "", " ", "1e3"])
+def test_a_seed_that_is_not_a_whole_number_from_0_to_2_63_minus_1_is_refused(tmp_path, seed):
+    before = snapshot(tmp_path)
+    result = minerals("run", "--seed", seed, "--quarters", "1", "--out", str(tmp_path / "out"))
+    assert_refused(result, "--seed", "expected a whole number from 0 to 9223372036854775807")
+    assert snapshot(tmp_path) == before
+
+
+def test_the_largest_seed_and_seed_0_are_played(tmp_path):
+    for seed in ("0", str(2**63 - 1)):
+        out = tmp_path / seed
+        result = minerals("run", "--seed", seed, "--quarters", "1", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert f"(seed {seed}, 1 quarters)" in result.stdout
+        assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+
+
+# --- --out -----------------------------------------------------------------------------------
+
+
+def bad_outs(tmp_path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """(--out, words its refusal names) for folders no command can write into."""
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    return [
+        ("", ("--out", "empty")),
+        ("   ", ("--out", "empty")),
+        (str(taken), ("is a file; expected a folder",)),
+        (str(taken / "sub"), (f"{taken} is a file",)),
+        (str(tmp_path / ("n" * 300)), ("300 bytes long; at most 255",)),
+        (str(tmp_path / "/".join(["d" * 200] * 21)), ("path is too long",)),
+        ("/proc/minerals-test-out", ("cannot write in /proc",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--quarters", "1"],
+        ["levers", "--seeds", "1", "--jobs", "1"],
+        ["validate", "--seeds", "1", "--jobs", "1"],
+        ["calibrate", "--samples", "1", "--iterations", "0", "--jobs", "1"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_an_out_no_command_can_write_into_is_refused_before_any_work(tmp_path, command):
+    cases = bad_outs(tmp_path)
+    before = snapshot(tmp_path)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    for out, words in cases:
+        result = minerals(*command, "--out", out, cwd=cwd)
+        assert_refused(result, *words)
+        assert result.stdout == "", result.stdout  # refused before anything ran
+        assert snapshot(tmp_path) == {**before, "cwd": None}, out
+    assert not Path("/proc/minerals-test-out").exists()
+
+
+def test_a_run_out_holding_other_files_is_refused_not_replaced(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    result = minerals("run", "--quarters", "1", "--out", str(out))
+    assert_refused(result, "holds files that are not a run's (notes.txt)")
+    assert snapshot(out) == {"notes.txt": b"my notes"}
+
+
+def test_a_full_file_system_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    from experiments import cli
+
+    full = shutil.disk_usage(tmp_path)._replace(free=100 * 1024)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: full)
+    monkeypatch.setattr("market.play.play", lambda *a, **k: pytest.fail("the run started"))
+    assert cli.main(["run", "--quarters", "1", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"minerals: error: --out {tmp_path / 'out'}: only 100 KB free on its file system; "
+        "at least 16 MB are needed"
+    ]
+    assert snapshot(tmp_path) == {}
+
+
+def test_a_disk_that_fills_up_while_writing_leaves_the_earlier_run_whole(
+    tmp_path, monkeypatch, capsys
+):
+    from experiments import cli, outputs
+
+    out = tmp_path / "out"
+    assert cli.main(["run", "--quarters", "2", "--out", str(out)]) == 0
+    before = snapshot(tmp_path)
+    real = outputs.write_files
+
+    def fills_up(run, folder):
+        real(run, folder)  # every file written, then the last one does not fit
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs, "write_files", fills_up)
+    capsys.readouterr()
+    assert cli.main(["run", "--quarters", "3", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"minerals: error: --out {out}: could not write the results (No space left on device); "
+        "nothing was written"
+    ]
+    assert snapshot(tmp_path) == before  # no staging folder either
+
+
+# --- written whole ---------------------------------------------------------------------------
+
+# A `minerals run` that dies (SIGKILL: no clean-up of any kind) while it writes its files: after
+# the first file, or with three of the four written.
+KILLED = """
+import os, signal, sys
+from experiments import outputs
+from experiments.cli import main
+
+after = sys.argv[1]
+if after == "first":
+    import pandas as pd
+    real = pd.DataFrame.to_csv
+    def to_csv(self, path, *a, **k):
+        real(self, path, *a, **k)
+        os.kill(os.getpid(), signal.SIGKILL)
+    pd.DataFrame.to_csv = to_csv
+else:
+    outputs.overview = lambda run, path: os.kill(os.getpid(), signal.SIGKILL)
+main(sys.argv[2:])
+"""
+
+
+def killed_run(after: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", KILLED, after, "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.mark.parametrize("after", ["first", "third"])
+def test_a_run_killed_while_writing_leaves_the_old_run_or_nothing_never_a_mix(tmp_path, after):
+    new = tmp_path / "new"
+    died = killed_run(after, "--quarters", "2", "--out", str(new))
+    assert died.returncode == -9, died.stderr
+    assert not new.exists()  # nothing at all, not some of the files
+
+    old = tmp_path / "old"
+    assert minerals("run", "--quarters", "2", "--out", str(old)).returncode == 0
+    complete = snapshot(old)
+    assert sorted(complete) == sorted(OUTPUT_FILES)
+    died = killed_run(after, "--quarters", "3", "--seed", "7", "--out", str(old))
+    assert died.returncode == -9, died.stderr
+    assert snapshot(old) == complete  # the previous run, whole and untouched
+
+    # The dead runs' staging folders are still there; the next run beside them removes them.
+    assert any(p.name.startswith(".minerals-") for p in tmp_path.iterdir())
+    again = minerals("run", "--quarters", "3", "--seed", "7", "--out", str(old))
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["old"]
+    assert sorted(p.name for p in old.iterdir()) == sorted(OUTPUT_FILES)
+    assert '"seed": 7' in (old / "summary.json").read_text()
+
+
+def test_a_run_replaces_the_previous_one_whole_and_leaves_no_staging_folder(tmp_path):
+    out = tmp_path / "out"
+    assert minerals("run", "--quarters", "2", "--out", str(out)).returncode == 0
+    first = snapshot(out)
+    assert minerals("run", "--quarters", "3", "--out", str(out)).returncode == 0
+    second = snapshot(out)
+    assert sorted(second) == sorted(OUTPUT_FILES)
+    assert second["timeseries.csv"] != first["timeseries.csv"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_staging_folder_of_a_live_process_is_left_alone(tmp_path):
+    from experiments.cli.paths import remove_stale
+
+    live = tmp_path / f".minerals-{os.getppid()}.staging"
+    dead = tmp_path / ".minerals-999999999.staging"
+    other = tmp_path / ".minerals-notes"
+    for folder in (live, dead, other):
+        folder.mkdir()
+    remove_stale(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("../../x", "x"), ("/etc/evil", "etc-evil"), ("Quota 2010/11", "Quota-2010-11"), ("..", None)],
+)
+def test_a_scenario_name_is_never_a_path_out_of_runs(tmp_path, name, folder):
+    scenario = tmp_path / "evil.toml"
+    scenario.write_text(f'preset = "ndpr"\nname = "{name}"\n')
+    cwd = tmp_path / "a" / "b"
+    cwd.mkdir(parents=True)
+    result = minerals("run", "--scenario", str(scenario), "--quarters", "1", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in cwd.iterdir()] == ["runs"]
+    made = [p.name for p in (cwd / "runs").iterdir()]
+    assert made == [folder or "scenario"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "evil.toml"]
