@@ -244,3 +244,131 @@ def test_a_scenario_name_is_never_a_path_out_of_runs(tmp_path, name, folder):
     made = [p.name for p in (cwd / "runs").iterdir()]
     assert made == [folder or "scenario"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "evil.toml"]
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["70000", "65536", "0", "-1", "80x"])
+def test_a_port_outside_1_to_65535_is_refused(port):
+    result = minerals("ui", "--port", port)
+    assert_refused(result, "--port", "expected a port from 1 to 65535")
+
+
+def request(url: str, host: str | None) -> tuple[int, str]:
+    """(status, body) of a GET with this Host header (None: no Host header at all)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("GET", "/", skip_host=True)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def serve(*args: str) -> tuple[subprocess.Popen, str, int]:
+    from tests.browser.conftest import free_port, start_server
+
+    port = free_port()
+    command = [sys.executable, "-m", "experiments.cli", "ui", "--port", str(port), *args]
+    process, url = start_server(command, port)
+    return process, url, port
+
+
+def test_the_server_answers_only_to_its_own_host_names_and_warns_of_no_cookie():
+    from tests.browser.conftest import stop_server
+
+    process, url, port = serve("--no-open")
+    try:
+        for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            assert request(url, host)[0] == 200, host
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", ""):
+            status, body = request(url, host)
+            assert status == 400, host
+            assert body.count("\n") == 1 and "is not served here" in body, body
+            assert "--allow-host" in body
+        assert request(url, None)[0] == 400  # no Host at all: refused by HTTP/1.1 itself
+        log = Path(process.log_path).read_text()  # type: ignore[attr-defined]
+    finally:
+        stop_server(process)
+    assert "Cookies with samesite" not in log and "Warning" not in log, log
+    assert "Traceback" not in log, log
+
+
+def test_on_every_address_the_server_answers_to_the_machine_and_to_allowed_names():
+    from tests.browser.conftest import stop_server
+
+    process, url, port = serve("--host", "0.0.0.0", "--allow-host", "game.example")
+    try:
+        for host in ("game.example", f"GAME.example.:{port}", socket_name(), f"localhost:{port}"):
+            assert request(url, host)[0] == 200, host
+        assert request(url, "other.example")[0] == 400
+        log = Path(process.log_path).read_text()  # type: ignore[attr-defined]
+    finally:
+        stop_server(process)
+    assert "Cookies with samesite" not in log, log
+
+
+def socket_name() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def test_the_allowed_hosts():
+    from viz.hosts import allowed_hosts, host_name, own_addresses
+
+    assert host_name("Example.ORG.:8765") == "example.org"
+    assert host_name("[::1]:8765") == "::1"
+    assert host_name("[::1") == ""
+    assert allowed_hosts("127.0.0.1") == {"localhost", "127.0.0.1", "::1"}
+    assert allowed_hosts("10.1.2.3", ["Game.example"]) == {
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "10.1.2.3",
+        "game.example",
+    }
+    mine = own_addresses()
+    assert socket_name().lower() in mine
+    assert allowed_hosts("0.0.0.0") >= mine
+    assert "10.1.2.3" not in allowed_hosts("0.0.0.0") or "10.1.2.3" in mine
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "opens"),
+    [
+        ([], {"DISPLAY": ":0"}, True),
+        (["--no-open"], {"DISPLAY": ":0"}, False),
+        ([], {"WAYLAND_DISPLAY": "wayland-0"}, True),
+        ([], {}, False),  # no display: never a browser (nor a text one in the terminal)
+    ],
+)
+def test_a_browser_is_opened_only_when_asked_and_there_is_a_display(monkeypatch, args, env, opens):
+    import solara.__main__
+    import uvicorn
+
+    from experiments import cli
+    from viz.settings import ENVIRONMENT
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux")
+    for key in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ENVIRONMENT:  # set_environment() sets them; put them back after
+        monkeypatch.setenv(key, os.environ.get(key, ENVIRONMENT[key]))
+    monkeypatch.setattr(uvicorn, "Config", uvicorn.Config)  # check_hosts replaces it
+    started = []
+    monkeypatch.setattr(solara.__main__.cli, "main", lambda argv, **k: started.append(argv))
+    assert cli.main(["ui", "--port", "8799", *args]) == 0
+    (argv,) = started
+    assert ("--open" in argv, "--no-open" in argv) == (opens, not opens)
