@@ -222,11 +222,38 @@ def test_a_staging_folder_of_a_live_process_is_left_alone(tmp_path):
 
     live = tmp_path / f".minerals-{os.getppid()}.staging"
     dead = tmp_path / ".minerals-999999999.staging"
+    dead_aside = tmp_path / ".minerals-999999999.staging.old"
     other = tmp_path / ".minerals-notes"
-    for folder in (live, dead, other):
+    for folder in (live, dead, dead_aside, other):
         folder.mkdir()
+    (tmp_path / ".minerals-999999999.probe").write_text("minerals")
     remove_stale(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+@pytest.mark.parametrize("swap", [True, False], ids=["exchange", "two renames"])
+def test_staging_replaces_a_folder_whole_with_or_without_an_atomic_swap(
+    tmp_path, monkeypatch, swap
+):
+    from experiments.cli import paths
+
+    if not swap:
+        monkeypatch.setattr(paths, "_exchange", lambda a, b: False)
+    out = tmp_path / "deep" / "out"
+    out.mkdir(parents=True)
+    (out / "old.txt").write_text("old")
+    staging = paths.Staging(out)
+    with staging as folder:
+        (folder / "new.txt").write_text("new")
+        assert snapshot(out) == {"old.txt": b"old"}  # untouched until the commit
+        staging.commit()
+    assert snapshot(tmp_path / "deep") == {"out": None, "out/new.txt": b"new"}
+
+    failed = paths.Staging(tmp_path / "a" / "b" / "out")
+    with pytest.raises(OSError), failed as folder:
+        (folder / "x").write_text("x")
+        raise OSError(errno.ENOSPC, "full")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep"]  # a/b made, then removed
 
 
 @pytest.mark.parametrize(

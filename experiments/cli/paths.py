@@ -30,7 +30,9 @@ from market.schema import ScenarioError
 
 STAGING_PREFIX = ".minerals-"
 STAGING_SUFFIX = ".staging"
-STAGING_PATTERN = re.compile(r"^\.minerals-(\d+)\.staging(\.old)?$")
+# What a command leaves beside --out if it is killed: its staging folder, the previous run being
+# swapped out, the probe file of check_out.
+STAGING_PATTERN = re.compile(r"^\.minerals-(\d+)\.(staging|staging\.old|probe)$")
 STAGING_ROOM = 40  # bytes a staging folder's name may take beside `out`
 # Room a command needs on the file system before it starts: a run's four files take well under
 # a megabyte; this much free leaves room for the largest results with a margin.
@@ -155,7 +157,11 @@ def remove_stale(folder: Path) -> None:
     for entry in entries:
         found = STAGING_PATTERN.match(entry.name)
         if found and int(found.group(1)) != os.getpid() and not _alive(int(found.group(1))):
-            shutil.rmtree(entry.path, ignore_errors=True)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _exchange(a: Path, b: Path) -> bool:
