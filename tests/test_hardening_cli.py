@@ -282,6 +282,19 @@ def test_a_port_outside_1_to_65535_is_refused(port):
     assert_refused(result, "--port", "expected a port from 1 to 65535")
 
 
+def test_a_port_taken_or_a_host_not_of_this_machine_is_refused_before_serving():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = minerals("ui", "--no-open", "--port", port)
+        assert_refused(result, f"--port {port}: cannot listen there", "pick another --port")
+    result = minerals("ui", "--no-open", "--host", "nosuch.invalid")
+    assert_refused(result, "--host nosuch.invalid: not an address of this machine")
+
+
 def request(url: str, host: str | None) -> tuple[int, str]:
     """(status, body) of a GET with this Host header (None: no Host header at all)."""
     import http.client
@@ -396,6 +409,8 @@ def test_a_browser_is_opened_only_when_asked_and_there_is_a_display(monkeypatch,
     monkeypatch.setattr(uvicorn, "Config", uvicorn.Config)  # check_hosts replaces it
     started = []
     monkeypatch.setattr(solara.__main__.cli, "main", lambda argv, **k: started.append(argv))
-    assert cli.main(["ui", "--port", "8799", *args]) == 0
+    from tests.browser.conftest import free_port
+
+    assert cli.main(["ui", "--port", str(free_port()), *args]) == 0
     (argv,) = started
     assert ("--open" in argv, "--no-open" in argv) == (opens, not opens)

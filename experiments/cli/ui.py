@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -68,6 +69,27 @@ def has_display() -> bool:
     return True
 
 
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (the address unknown, not this machine's,
+    the port taken or reserved), or None when it can: tried with a socket of our own, as
+    uvicorn would bind it."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as err:
+        return f"--host {host}: not an address of this machine ({getattr(err, 'strerror', err)})"
+    family, kind, proto, _, address = found[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as err:
+        return (
+            f"--host {host} --port {port}: cannot listen there ({err.strerror or err}); "
+            "pick another --port (1 to 65535) or --host"
+        )
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from viz.settings import quiet_warnings, set_environment
 
@@ -79,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as err:
             print(f"minerals: {err}", file=sys.stderr)
             return 2
+    why = cannot_listen(args.host, args.port)
+    if why:
+        print(f"minerals: error: {why}", file=sys.stderr)
+        return 2
     set_environment()  # before Solara reads its settings
     quiet_warnings()
     from solara.__main__ import cli
