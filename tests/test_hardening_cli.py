@@ -282,6 +282,12 @@ def test_a_port_outside_1_to_65535_is_refused(port):
     assert_refused(result, "--port", "expected a port from 1 to 65535")
 
 
+@pytest.mark.parametrize("name", ["", "game.example:8765", "a b", "http://game.example", "x/y"])
+def test_an_allowed_host_that_is_not_a_host_name_is_refused(name):
+    result = minerals("ui", "--no-open", "--allow-host", name)
+    assert_refused(result, "--allow-host", "expected a host name such as game.example")
+
+
 def test_a_port_taken_or_a_host_not_of_this_machine_is_refused_before_serving():
     import socket
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -21,6 +22,18 @@ def port(text: str) -> int:
     if value is None or not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text}")
     return value
+
+
+def host_name(text: str) -> str:
+    """An argparse type for --allow-host: a host name or an IP address, without a port."""
+    name = text.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*|[0-9a-f:.]*:[0-9a-f:.]*", name):
+        raise argparse.ArgumentTypeError(
+            f"expected a host name such as game.example or an IP address (no port), got {text!r}"
+        )
+    return name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-host",
         action="append",
+        type=host_name,
         default=[],
         metavar="NAME",
         help="also answer to this host name (repeatable): the server answers only to localhost, "
