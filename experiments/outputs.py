@@ -1,16 +1,15 @@
 """One run's files: the quarterly table, the agent table, the summary and the overview chart.
 
 `minerals run` plays a scenario (`market.play.play`) and writes what it recorded here, all four
-files at once: they are made in a temporary folder beside the target and moved in only when
-every one is complete, so an error never leaves half a result or spoils an earlier one.
+files at once: they are made in a hidden staging folder beside the target, which takes the
+target's place in one rename only when every file is complete (`experiments.cli.paths`), so an
+error, a full disk or a killed process never leaves half a result or two runs' files mixed, and
+an earlier run is replaced only by a complete one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,22 +21,24 @@ if TYPE_CHECKING:
 OUTPUT_FILES = ("timeseries.csv", "agents.csv", "summary.json", "overview.png")
 
 
+def write_files(run: Run, folder: Path) -> None:
+    """The four files of a played run, written into `folder` one after the other."""
+    folder = Path(folder)
+    run.timeseries().to_csv(folder / "timeseries.csv", index=False)
+    run.agent_table().to_csv(folder / "agents.csv", index=False)
+    (folder / "summary.json").write_text(json.dumps(run.summary(), indent=2) + "\n")
+    overview(run, folder / "overview.png")
+
+
 def write_outputs(run: Run, out_dir: Path) -> None:
-    """Write the four files of a played run into out_dir, all at once."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        timeseries = run.timeseries()
-        timeseries.to_csv(staging / "timeseries.csv", index=False)
-        run.agent_table().to_csv(staging / "agents.csv", index=False)
-        (staging / "summary.json").write_text(json.dumps(run.summary(), indent=2) + "\n")
-        overview(run, staging / "overview.png")
-        out_dir.mkdir(exist_ok=True)
-        for name in OUTPUT_FILES:
-            os.replace(staging / name, out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Write the four files of a played run into out_dir, all at once: out_dir afterwards holds
+    this run's four files and nothing else (a previous run there is replaced whole)."""
+    from experiments.cli.paths import Staging
+
+    staging = Staging(out_dir)
+    with staging as folder:
+        write_files(run, folder)
+        staging.commit()
 
 
 # --- the overview chart ---------------------------------------------------------------------------

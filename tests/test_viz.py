@@ -98,11 +98,12 @@ def test_minerals_ui_serves_this_machine_only_unless_told():
 
     parser = argparse.ArgumentParser()
     ui.add_arguments(parser)
-    assert vars(parser.parse_args([])) == {"host": "127.0.0.1", "port": 8765, "rooms": None}
+    defaults = {"rooms": None, "allow_host": [], "no_open": False}
+    assert vars(parser.parse_args([])) == {"host": "127.0.0.1", "port": 8765, **defaults}
     assert vars(parser.parse_args(["--host", "0.0.0.0", "--port", "9000"])) == {
         "host": "0.0.0.0",
         "port": 9000,
-        "rooms": None,
+        **defaults,
     }
 
 

@@ -8,6 +8,7 @@ calls when Solara imports it (before any page is served).
 from __future__ import annotations
 
 import os
+import warnings
 
 # Debian's Chromium as the browser tests and the UI benchmark drive it: headless, and with the
 # background services off, since this machine's closed network refuses their connections.
@@ -42,10 +43,24 @@ def set_environment() -> None:
         os.environ.setdefault(key, value)
 
 
+# Solara warns, on every page it serves over plain http to a host other than "localhost"
+# (127.0.0.1, the workshop machine's address), that its session cookie falls back from
+# SameSite=None to SameSite=Lax. None is only for pages embedded in another site's iframe, which
+# the game never is; Lax is the right cookie for it, so the warning says nothing to act on.
+COOKIE_WARNING = "Cookies with samesite=none require https"
+
+
+def quiet_warnings() -> None:
+    """Silence Solara's warnings that a workshop host cannot act on."""
+    warnings.filterwarnings("ignore", message=COOKIE_WARNING, category=UserWarning)
+
+
 def configure() -> None:
     """Apply the same to a Solara server that is already running (`solara run`)."""
     import solara.checks
     import solara.server.settings as server
+
+    quiet_warnings()
 
     server.telemetry.mixpanel_enable = False
     server.theme.show_banner = False

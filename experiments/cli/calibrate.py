@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from experiments.cli.options import add_jobs, whole
+from experiments.cli.paths import out_folder
 
 HELP = "fit a preset's uncertain parameters to the calibration episodes"
 
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_jobs(parser)
     parser.add_argument(
         "--out",
-        type=Path,
+        type=out_folder,
         default=Path("runs") / "calibrate",
         help="folder for the fit record (default: runs/calibrate)",
     )
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from experiments.cli.paths import check_out, reason
     from experiments.executor import make_pool, start_fork_server
 
     if args.jobs > 1:
@@ -54,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
     )
     from experiments.history.runner import Runner
     from market.scenarios import PRESET_DIR
+    from market.schema import ScenarioError
 
     spec = load_calibration(args.preset)
+    check_out(args.out)  # before the fit, which takes minutes, not after it
 
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -68,8 +72,11 @@ def run(args: argparse.Namespace) -> int:
         result = fit(spec, Runner(pool), args.samples, args.iterations, say)
     text = record(result)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / fitted_path(spec.preset).name).write_text(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / fitted_path(spec.preset).name).write_text(text)
+    except OSError as err:
+        raise ScenarioError(f"--out {out}: could not write the record ({reason(err)})") from None
     print(format_fit(result))
     if args.write:
         preset = PRESET_DIR / f"{spec.preset}.toml"

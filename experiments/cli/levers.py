@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from experiments.cli.options import add_jobs, whole
+from experiments.cli.paths import out_folder
 
 HELP = "play each lever at the ends of its range and tabulate what it does to six outcomes"
 DEFAULT_SCENARIO = "baseline"  # as `minerals run`
@@ -38,14 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
-        help="folder for effects.csv, as_is.csv, levers.md and tornado.png "
+        type=out_folder,
+        help="folder for effects.csv, as_is.csv, levers.md and tornado.png, replaced whole "
         "(default: runs/levers/SCENARIO)",
     )
     add_jobs(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from experiments.cli.paths import slug
     from experiments.levers.report import check_out
     from market.scenarios import load_scenario, named_scenarios
     from market.schema import ScenarioError
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     specs = [load_scenario(name) for name in names]
     out = None
     if not args.update_docs:
-        out = args.out or Path("runs") / "levers" / specs[0].name
+        out = args.out or Path("runs") / "levers" / slug(specs[0].name)
         check_out(out)
 
     from experiments.executor import make_pool, start_fork_server

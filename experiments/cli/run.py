@@ -5,9 +5,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from experiments.cli.paths import out_folder
 from market.schema import ScenarioError
 
 HELP = "play one scenario headless and write its results"
+# The seeds a run takes: numpy seeds from any whole number from 0 up; the bound is the largest a
+# 64-bit signed integer holds, as a sweep's Parquet records store seeds.
+SEED_MAX = 2**63 - 1
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to SEED_MAX."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to {SEED_MAX} (2**63 - 1), got {text}"
+        )
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the episode names it)",
     )
     parser.add_argument("--quarters", type=int, help="length of the run in quarters")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--seed", type=seed, default=1, help="random seed (default: 1)")
     parser.add_argument(
         "--set",
         action="append",
@@ -40,11 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override one parameter by its dotted name; repeatable; refused for a key an "
         "event of the scenario changes",
     )
-    parser.add_argument("--out", type=Path, help="folder for the results (default: runs/SCENARIO)")
+    parser.add_argument(
+        "--out",
+        type=out_folder,
+        help="folder for the results, replaced whole by each run (default: runs/SCENARIO, the "
+        "scenario's name made a folder name)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from experiments.outputs import write_outputs
+    from experiments.cli.paths import check_out, reason, slug
+    from experiments.outputs import OUTPUT_FILES, write_outputs
     from market.play import play
     from market.scenarios import load_scenario, parse_assignment, refuse_event_overrides
 
@@ -59,11 +82,20 @@ def run(args: argparse.Namespace) -> int:
     overrides = {**changes, **given}
     # A value given here for a key the timeline changes would hold only until that event fires:
     # refused before anything runs. An episode variant's own changes are part of the episode.
-    refuse_event_overrides(load_scenario(scenario, overrides), given)
+    spec = load_scenario(scenario, overrides)
+    refuse_event_overrides(spec, given)
+    # A scenario's name is a title from a file: the default folder is a slug of it, always
+    # directly in runs/ (a name such as "../../x" or "Quota 2010/11" cannot reach elsewhere).
+    out = args.out or Path("runs") / slug(name or spec.name)
+    check_out(out, whole=OUTPUT_FILES)  # before the run, not after it
     played = play(scenario, seed=args.seed, overrides=overrides)
     summary = played.summary()
-    out = args.out or Path("runs") / (name or summary["scenario"])
-    write_outputs(played, out)
+    try:
+        write_outputs(played, out)
+    except OSError as err:  # a disk that filled up during the run: nothing was written
+        raise ScenarioError(
+            f"--out {out}: could not write the results ({reason(err)}); nothing was written"
+        ) from None
     print(format_summary(summary, out))
     return 0
 

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from experiments.cli.options import add_jobs, whole
+from experiments.cli.paths import out_folder
 
 HELP = "play the historical episodes and compare the model with what was observed"
 DEFAULT_SEEDS = 20
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=out_folder,
         default=Path("runs") / "validate",
         help="folder for the table and charts",
     )
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from experiments.cli.paths import check_out, reason
     from experiments.executor import start_fork_server
 
     if args.jobs > 1:
@@ -66,11 +68,16 @@ def run(args: argparse.Namespace) -> int:
         raise ScenarioError("no episode files found in market/scenarios/history/")
     if not args.paths:  # calibration episodes first, then those the model was not fitted to
         episodes.sort(key=lambda e: (e.role != "calibration", e.name))
+    check_out(args.out)  # before the episodes are played, not after
     seeds = list(range(1, args.seeds + 1))
     results = validate(episodes, seeds, args.jobs)
     table = validation_table(results)
     print(text_table(results))
-    write_report(results, table, args.out)
+    try:
+        write_report(results, table, args.out)
+    except OSError as err:
+        why = reason(err)
+        raise ScenarioError(f"--out {args.out}: could not write the report ({why})") from None
     if args.update_docs:
         update_docs(results, table)
     passed = all(r.passed for r in results)

@@ -1,20 +1,20 @@
 """Where results go: a folder with the effects as CSV and Markdown and the tornado chart, or
 docs/levers.md with a section and a chart for every named scenario.
 
-A folder's files are made in a temporary folder beside it and moved in only when all are
-complete, so an error never leaves half a result or spoils an earlier one.
+A folder's files are made in a hidden staging folder beside it, which takes its place in one
+rename only when all are complete (`experiments.cli.paths`), so an error or a killed process
+never leaves half a result or spoils an earlier one.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from experiments.cli.paths import Staging
+from experiments.cli.paths import check_out as check_folder
 from experiments.levers.analysis import (
     OUTCOMES,
     Analysis,
@@ -26,7 +26,6 @@ from experiments.levers.analysis import (
 from experiments.levers.design import ENDS
 from experiments.levers.plots import tornado
 from market.levers import CATALOG
-from market.schema import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "levers.md"
@@ -41,20 +40,8 @@ FILES = ("effects.csv", "as_is.csv", "levers.md", "tornado.png")
 
 def check_out(out: Path) -> None:
     """Raise ScenarioError, one line, unless `out` is a folder this command can write into
-    (or create)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: is a file; expected a folder to write into")
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ScenarioError(f"--out {out}: {existing} is a file; expected a folder to write into")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ScenarioError(
-            f"--out {out}: cannot write in {existing} (permission denied); choose a folder "
-            "you can write to"
-        )
+    (or create) and replace whole (`experiments.cli.paths.check_out`)."""
+    check_folder(out, whole=FILES)
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -165,23 +152,17 @@ def catalog_table() -> str:
 
 def write_report(analysis: Analysis, out: Path) -> None:
     """effects.csv, as_is.csv, levers.md and tornado.png into `out`, all at once."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        _write_csv(staging / "effects.csv", effects_rows(analysis))
+    staging = Staging(out)
+    with staging as folder:
+        _write_csv(folder / "effects.csv", effects_rows(analysis))
         as_is = {"scenario": analysis.scenario, "seeds": len(analysis.seeds), **analysis.as_is}
-        _write_csv(staging / "as_is.csv", [as_is])
+        _write_csv(folder / "as_is.csv", [as_is])
         title = f"# Levers in {analysis.scenario}\n\n{analysis.description}\n\n"
-        (staging / "levers.md").write_text(
+        (folder / "levers.md").write_text(
             title + markdown(analysis) + "\n\n![tornado](tornado.png)\n"
         )
-        tornado(analysis, staging / "tornado.png")
-        out.mkdir(exist_ok=True)
-        for name in FILES:
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        tornado(analysis, folder / "tornado.png")
+        staging.commit()
 
 
 def doc_sections(analyses: Sequence[Analysis]) -> str:
