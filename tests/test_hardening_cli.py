@@ -16,6 +16,8 @@ import pytest
 from experiments.outputs import OUTPUT_FILES
 from tests.conftest import ROOT, minerals
 
+SPECS = ROOT / "experiments" / "specs"
+
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every file and folder under `folder` (hidden ones too) with its bytes."""
@@ -84,6 +86,7 @@ def bad_outs(tmp_path: Path) -> list[tuple[str, tuple[str, ...]]]:
         ["levers", "--seeds", "1", "--jobs", "1"],
         ["validate", "--seeds", "1", "--jobs", "1"],
         ["calibrate", "--samples", "1", "--iterations", "0", "--jobs", "1"],
+        ["sweep", str(SPECS / "coordination-delay.toml"), "--workers", "1"],
     ],
     ids=lambda c: c[0],
 )

@@ -60,7 +60,11 @@ def slug(name: str, fallback: str = "scenario") -> str:
 
 
 def _fail(out: Path, what: str) -> ScenarioError:
-    return ScenarioError(f"--out {out}: {what}")
+    """One line naming the folder (a very long one by its ends, so the reason still shows)."""
+    text = str(out)
+    if len(text) > 160:
+        text = f"{text[:80]}…{text[-60:]}"
+    return ScenarioError(f"--out {text}: {what}")
 
 
 def _nearest_existing(out: Path) -> Path:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from experiments.cli.options import whole
+from experiments.cli.paths import out_folder
 
 RETRIES = 2  # experiments.sweeps.driver.RETRIES, kept here so that --help needs no import
 
@@ -15,7 +16,7 @@ HELP = "run a parameter sweep (grid, random, sobol, morris) and save its runs as
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, help="the sweep spec, a TOML file (docs/sweeps.md)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the results")
+    parser.add_argument("--out", type=out_folder, required=True, help="folder for the results")
     parser.add_argument(
         "--workers",
         type=whole(1),
@@ -55,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from experiments.cli.paths import check_out
     from experiments.executor import scheduler_address, start_fork_server
 
     scheduler = scheduler_address(args.scheduler)
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from experiments.sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
+    check_out(args.out)  # before any run: a file, no room, not writable
     try:
         report = run_sweep(
             spec,
