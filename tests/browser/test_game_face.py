@@ -70,6 +70,9 @@ def cut_labels(page) -> list[str]:
 
 def test_on_a_phone_the_page_stacks_wraps_its_labels_and_never_scrolls_sideways(phone):
     page = phone.page
+    # Once the page has its styles and its first picture (a busy server sends them late):
+    page.wait_for_function("document.querySelector('img.game-charts').naturalWidth > 0")
+    page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")
     assert sideways(page) == []
     assert cut_labels(page) == []
     # The panels stack: each card spans the screen's width, one under another.
