@@ -108,6 +108,18 @@ def _attempt(error: solara.Reactive[str], action: Callable[[], Any]) -> bool:
     return True
 
 
+def upload_button(on_value: Callable[[Any], None], count: int) -> None:
+    """The scenario file upload, a fresh control for each `count` (so the same file can be
+    sent again)."""
+    ipywidgets.FileUpload.element(
+        accept=".toml",
+        multiple=False,
+        description="Upload scenario (.toml)",
+        on_value=on_value,
+        layout=ipywidgets.Layout(width="auto"),
+    ).key(f"upload-{count}")
+
+
 @solara.component
 def LeverControl(
     lv: Lever, value: Any, on_change: Callable[[str, Any], None], note: str = ""
@@ -292,13 +304,7 @@ def ScenarioPanel(
 
     solara.Select("Scenario", value=current, values=list(game.choices), on_value=choose)
     solara.Text(game.description, style={"font-size": "0.9em"})
-    ipywidgets.FileUpload.element(
-        accept=".toml",
-        multiple=False,
-        description="Upload scenario (.toml)",
-        on_value=uploaded,
-        layout=ipywidgets.Layout(width="auto"),
-    ).key(f"upload-{uploads.value}")
+    upload_button(uploaded, uploads.value)
     if error.value:
         solara.Error(error.value, classes=["scenario-error"])
     solara.InputInt("Seed (restarts the game)", value=game.seed, on_value=seed).key(

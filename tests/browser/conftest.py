@@ -130,8 +130,9 @@ class Visit:
         return self.page.locator("img.game-charts").get_attribute("src") or ""
 
 
-def visit(browser, url: str) -> Iterator[Visit]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def visit(browser, url: str, viewport: dict[str, int] | None = None) -> Iterator[Visit]:
+    """A tab of its own on the game, once its first picture and quarter show."""
+    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000})
     page = context.new_page()
     seen = Visit(page, url)
     page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)

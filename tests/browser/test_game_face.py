@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from matplotlib.text import Text
 
-from tests.browser.conftest import Visit
+from tests.browser.conftest import Visit, visit
 from viz.charts import projector_dashboard
 from viz.game import Game
 from viz.levers import COMPARE_LEVERS, lever
@@ -17,27 +17,14 @@ PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}
 
 
-def open_game(browser, url: str, viewport: dict[str, int]) -> Iterator[Visit]:
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    seen = Visit(page, url)
-    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: seen.errors.append(f"page error: {e}"))
-    page.goto(url)
-    page.locator("img.game-charts").wait_for(timeout=60_000)
-    page.locator(".game-quarter").get_by_text("Quarter 0 of").wait_for(timeout=60_000)
-    yield seen
-    context.close()
-
-
 @pytest.fixture
 def phone(chromium, game_server) -> Iterator[Visit]:
-    yield from open_game(chromium, game_server, PHONE)
+    yield from visit(chromium, game_server, PHONE)
 
 
 @pytest.fixture
 def projector(chromium, game_server) -> Iterator[Visit]:
-    yield from open_game(chromium, game_server, PROJECTOR)
+    yield from visit(chromium, game_server, PROJECTOR)
 
 
 def sideways(page) -> list[str]:

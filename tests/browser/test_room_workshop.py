@@ -18,17 +18,10 @@ from matplotlib.text import Text
 from tests.browser.conftest import free_port, start_server, stop_server
 from tests.browser.rooms import PHONE, new_page, settled
 from viz.charts import projector_dashboard
+from viz.room.pages import SEAT_NAMES as SEATS
 from viz.room.room import Room, RoomMarket
 
 PROJECTOR = {"width": 1280, "height": 720}
-SEATS = {
-    "US": "United States government",
-    "AU": "Australian government",
-    "JP": "Japanese government",
-    "MY": "Malaysian government",
-    "TH": "Thai government",
-    "supplier": "Dominant supplier",
-}
 # Three quarters, a round each: round 1 one player misses, round 2 a shock, round 3 the end.
 WORKSHOP = b'name = "workshop"\npreset = "ndpr"\nquarters = 3\n'
 

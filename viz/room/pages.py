@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import ipyvuetify as v
-import ipywidgets
 import segno
 import solara
 from solara.server import kernel_context
@@ -27,7 +26,7 @@ from solara.server import kernel_context
 from market import ScenarioError, lever_map
 from viz.charts import CAPTION, projector_dashboard
 from viz.components import CSS as GAME_CSS
-from viz.components import LeverControl
+from viz.components import LeverControl, upload_button
 from viz.game import ROUNDS, Choice, parse_upload, scenario_choices
 from viz.levers import SHOCKS
 from viz.live import FEED_STYLE, LiveView, feed_html
@@ -336,13 +335,7 @@ def HostPage() -> None:
     with solara.Card("Create a workshop room", classes=["room-host"], style={"max-width": "640px"}):
         solara.Select("Scenario", value=scenario, values=list(choices))
         solara.Text(choices[scenario.value].description, style={"font-size": "0.9em"})
-        ipywidgets.FileUpload.element(
-            accept=".toml",
-            multiple=False,
-            description="Upload scenario (.toml)",
-            on_value=upload,
-            layout=ipywidgets.Layout(width="auto"),
-        ).key(f"room-upload-{uploads.value}")
+        upload_button(upload, uploads.value)
         solara.InputInt("Seed", value=seed)
         with solara.ToggleButtonsSingle(value=length, dense=True):
             for label in ROUNDS:
