@@ -55,11 +55,16 @@ def cut_labels(page) -> list[str]:
     )
 
 
-def test_on_a_phone_the_page_stacks_wraps_its_labels_and_never_scrolls_sideways(phone):
-    page = phone.page
-    # Once the page has its styles and its first picture (a busy server sends them late):
+def settled(page) -> None:
+    """Until the page has its styles and its first picture (a busy server sends them late)
+    and its width has settled; a page that never stops scrolling sideways fails here."""
     page.wait_for_function("document.querySelector('img.game-charts').naturalWidth > 0")
     page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_on_a_phone_the_page_stacks_wraps_its_labels_and_never_scrolls_sideways(phone):
+    page = phone.page
+    settled(page)
     assert sideways(page) == []
     assert cut_labels(page) == []
     # The panels stack: each card spans the screen's width, one under another.
@@ -84,6 +89,7 @@ def test_on_a_phone_the_page_stacks_wraps_its_labels_and_never_scrolls_sideways(
 
 def test_on_a_projector_every_chart_text_is_at_least_12_px(projector):
     page = projector.page
+    settled(page)
     assert sideways(page) == []
     shown = page.locator("img.game-charts").evaluate("i => i.clientWidth")
     board = projector_dashboard()
